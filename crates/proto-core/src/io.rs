@@ -211,7 +211,8 @@ pub enum Output<E> {
     /// Hand an event to the application.
     Event(E),
     /// Close a connection (the single one when `peer` is `None`) with a code and a
-    /// reason, then stop sending on it.
+    /// reason, then stop sending on it. The machine already knows: the driver does
+    /// not report this close back as [`Input::Closed`].
     Close {
         /// Which link, for multi-link machines.
         peer: Option<Peer>,

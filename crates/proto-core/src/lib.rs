@@ -10,9 +10,11 @@
 //! - [`Input`] and [`Output`]: what goes into a machine (frames, datagrams, a transport
 //!   opening or closing) and what comes out (frames to transmit, application events, a
 //!   close with its code and reason, a request to reconnect later);
+//! - [`Outbox`]: the queue behind `poll_output`;
 //! - [`PendingTable`]: requests awaiting their response, each with a deadline;
 //! - [`IdAllocator`], [`Jitter`] and [`Backoff`]: ids, randomized intervals and
-//!   reconnect delays drawn from an injected RNG, so runs are reproducible;
+//!   reconnect delays drawn from an injected RNG, so runs are reproducible, and
+//!   [`deadline`], timer arithmetic that cannot overflow;
 //! - [`Limits`] and [`LimitError`]: the bounds every decoder enforces on hostile input;
 //! - [`JsonKind`] and [`json_depth_exceeds`]: what the JSON protocols' errors report;
 //! - [`constant_time_eq`]: secret comparison that does not leak through timing.
@@ -55,6 +57,7 @@ mod io;
 mod json;
 mod limits;
 mod machine;
+mod outbox;
 mod pending;
 mod secret;
 mod timing;
@@ -64,6 +67,7 @@ pub use io::{Close, Data, Input, LinkId, Output, Payload, Peer, Transmit, close_
 pub use json::{JsonKind, json_depth_exceeds};
 pub use limits::{LimitError, Limits};
 pub use machine::Machine;
+pub use outbox::Outbox;
 pub use pending::{PendingError, PendingTable};
 pub use secret::constant_time_eq;
-pub use timing::{Backoff, Jitter, SeededRng, seeded_rng};
+pub use timing::{Backoff, Jitter, MAX_DELAY, SeededRng, deadline, seeded_rng};

@@ -146,7 +146,9 @@ mod tests {
     fn expires_in_deadline_order_and_forgets_answered_requests() {
         let t0 = Instant::now();
         let mut table = PendingTable::new(8);
-        table.insert(1u64, t0 + Duration::from_secs(5), "a").unwrap();
+        table
+            .insert(1u64, t0 + Duration::from_secs(5), "a")
+            .unwrap();
         table.insert(2, t0 + Duration::from_secs(1), "b").unwrap();
         table.insert(3, t0 + Duration::from_secs(3), "c").unwrap();
         assert_eq!(table.next_deadline(), Some(t0 + Duration::from_secs(1)));

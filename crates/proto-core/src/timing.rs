@@ -1,6 +1,6 @@
 //! Randomized intervals and reconnect backoff, drawn from an injected RNG.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
@@ -11,6 +11,16 @@ pub type SeededRng = StdRng;
 /// system in production, a constant in tests).
 pub fn seeded_rng(seed: u64) -> SeededRng {
     StdRng::seed_from_u64(seed)
+}
+
+/// The longest delay a timer is ever set for. Configured durations beyond it are
+/// treated as "practically never", so adding them to an `Instant` cannot overflow.
+pub const MAX_DELAY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// The instant `after` past `now`, with `after` capped at [`MAX_DELAY`]. Unlike
+/// `now + after` it never panics, whatever duration a configuration holds.
+pub fn deadline(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after.min(MAX_DELAY)).unwrap_or(now)
 }
 
 /// A uniformly random duration between a minimum and a maximum, inclusive: a keepalive
@@ -47,8 +57,9 @@ impl Jitter {
     }
 }
 
-/// Capped exponential backoff with full jitter: the n-th consecutive failure waits a
-/// random time between `min` and `min * 2^n`, never more than `max`.
+/// Capped exponential backoff with full jitter: after the n-th consecutive failure
+/// (counting from 1) the wait is a random time between `min` and `min * 2^n`, never
+/// more than `max`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backoff {
     min: Duration,
@@ -70,7 +81,7 @@ impl Backoff {
     pub fn next_delay(&mut self, rng: &mut SeededRng) -> Duration {
         let ceiling = self
             .min
-            .checked_mul(1u32.checked_shl(self.failures).unwrap_or(u32::MAX))
+            .checked_mul(1u32.checked_shl(self.failures + 1).unwrap_or(u32::MAX))
             .map_or(self.max, |grown| grown.min(self.max));
         self.failures = self.failures.saturating_add(1);
         uniform(rng, self.min, ceiling)
@@ -112,15 +123,17 @@ mod tests {
     fn backoff_grows_to_its_cap_and_resets() {
         let mut rng = seeded_rng(1);
         let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
-        let ceilings = [1, 2, 4, 8, 8, 8];
+        let ceilings = [2, 4, 8, 8, 8];
         for ceiling in ceilings {
             let d = backoff.next_delay(&mut rng);
             assert!(d >= Duration::from_secs(1), "{d:?}");
             assert!(d <= Duration::from_secs(ceiling), "{d:?} > {ceiling}s");
         }
-        assert_eq!(backoff.failures(), 6);
+        assert_eq!(backoff.failures(), 5);
         backoff.reset();
-        assert_eq!(backoff.next_delay(&mut rng), Duration::from_secs(1));
+        assert!(backoff.next_delay(&mut rng) <= Duration::from_secs(2));
+        let mut fixed = Backoff::new(Duration::from_secs(3), Duration::from_secs(3));
+        assert_eq!(fixed.next_delay(&mut rng), Duration::from_secs(3));
     }
 
     #[test]
@@ -130,6 +143,16 @@ mod tests {
         for _ in 0..200 {
             assert!(backoff.next_delay(&mut rng) <= Duration::from_secs(60));
         }
+    }
+
+    #[test]
+    fn deadline_never_overflows() {
+        let now = Instant::now();
+        assert_eq!(
+            deadline(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+        assert_eq!(deadline(now, Duration::MAX), now + MAX_DELAY);
     }
 
     #[test]
