@@ -2,7 +2,7 @@
 //!
 //! The frame is walked once by serde_json with a hand-written visitor: known fields
 //! land in typed slots (strings and raw values borrowed from the frame), unknown ones
-//! are skipped with their nesting bounded, and the op picks which slots it needs
+//! are read past with their nesting bounded, and the op picks which slots it needs
 //! only after the whole object is read, because `op` may come last. A field whose
 //! type is wrong only matters if the op needs it: extra fields are ignored whatever
 //! they hold.
@@ -102,23 +102,13 @@ pub fn decode<'a>(frame: &'a [u8], limits: &Limits) -> Result<Message<'a>, Decod
     .and_then(|fields| deserializer.end().map(|()| fields));
     match parsed {
         Ok(fields) => fields.into_message(),
-        Err(error) => Err(failure.unwrap_or_else(|| classify(&error, frame, limits))),
-    }
-}
-
-/// Names a serde_json error our visitors did not record themselves: serde_json's own
-/// recursion limit shows as a syntax error, so a frame nested beyond ours is reported
-/// as too deep, anything else as not JSON.
-fn classify(error: &serde_json::Error, frame: &[u8], limits: &Limits) -> DecodeError {
-    if json_depth_exceeds(frame, limits.max_depth) {
-        return LimitError::TooDeep {
-            max: limits.max_depth,
-        }
-        .into();
-    }
-    DecodeError::NotJson {
-        line: error.line(),
-        column: error.column(),
+        // An error our visitors did not record is serde_json's own: bad syntax. (Its
+        // recursion limit is never reached: the visitors go two levels deep and read
+        // anything deeper as raw text.)
+        Err(error) => Err(failure.unwrap_or(DecodeError::NotJson {
+            line: error.line(),
+            column: error.column(),
+        })),
     }
 }
 
@@ -327,10 +317,7 @@ impl<'de> Visitor<'de> for FrameVisitor<'_> {
                     read(&mut map, levels, max, true, failure)?.array(),
                 ),
                 Key::Nonce | Key::Data => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    if json_depth_exceeds(raw.get().as_bytes(), levels) {
-                        return Err(too_deep(failure, max));
-                    }
+                    let raw = read_raw(&mut map, levels, max, failure)?;
                     let slot = if matches!(key, Key::Nonce) {
                         &mut fields.nonce
                     } else {
@@ -339,11 +326,7 @@ impl<'de> Visitor<'de> for FrameVisitor<'_> {
                     slot.replace(RawJson::borrowed(raw)).is_none()
                 }
                 Key::Unknown => {
-                    map.next_value_seed(Skip {
-                        levels,
-                        max,
-                        failure,
-                    })?;
+                    read_raw(&mut map, levels, max, failure)?;
                     true
                 }
             };
@@ -389,6 +372,23 @@ fn put<T>(slot: &mut Slot<T>, value: Slot<T>) -> bool {
     let fresh = matches!(slot, Slot::Absent);
     *slot = value;
     fresh
+}
+
+/// Reads a value of any type as its raw text, refusing nesting beyond `levels`.
+///
+/// serde_json skips the value without recursing, so its depth is checked on the
+/// captured text; the text is borrowed from the frame, so nothing is allocated.
+fn read_raw<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    levels: usize,
+    max: usize,
+    failure: &mut Option<DecodeError>,
+) -> Result<&'de RawValue, A::Error> {
+    let raw: &'de RawValue = map.next_value()?;
+    if json_depth_exceeds(raw.get().as_bytes(), levels) {
+        return Err(too_deep(failure, max));
+    }
+    Ok(raw)
 }
 
 /// Reads a known field's value.
@@ -502,111 +502,355 @@ impl<'de> Visitor<'de> for FieldSeed<'_> {
         let Some(inner) = self.levels.checked_sub(1) else {
             return Err(too_deep(self.failure, self.max));
         };
-        if !self.collect_array {
-            skip_seq(seq, inner, self.max, self.failure)?;
-            return Ok(FieldValue::Other(JsonKind::Array));
-        }
+        // Only the argument list is kept; an array anywhere else is read past.
         let mut items = Vec::new();
         while let Some(raw) = seq.next_element::<&'de RawValue>()? {
             if json_depth_exceeds(raw.get().as_bytes(), inner) {
                 return Err(too_deep(self.failure, self.max));
             }
-            items.push(RawJson::borrowed(raw));
+            if self.collect_array {
+                items.push(RawJson::borrowed(raw));
+            }
         }
-        Ok(FieldValue::Array(items))
+        Ok(if self.collect_array {
+            FieldValue::Array(items)
+        } else {
+            FieldValue::Other(JsonKind::Array)
+        })
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FieldValue<'de>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldValue<'de>, A::Error> {
         let Some(inner) = self.levels.checked_sub(1) else {
             return Err(too_deep(self.failure, self.max));
         };
-        skip_map(map, inner, self.max, self.failure)?;
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            read_raw(&mut map, inner, self.max, self.failure)?;
+        }
         Ok(FieldValue::Other(JsonKind::Object))
     }
 }
 
-/// Skips a value of no interest, refusing nesting beyond `levels`.
-struct Skip<'s> {
-    levels: usize,
-    max: usize,
-    failure: &'s mut Option<DecodeError>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DecodeError::*;
+    use JsonKind::*;
 
-impl<'de> DeserializeSeed<'de> for Skip<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_ignored_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+    fn limits() -> Limits {
+        Limits {
+            max_frame_len: 256,
+            max_depth: 8,
+            max_pending: 16,
+        }
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
+    fn nested(prefix: &str, depth: usize, suffix: &str) -> std::string::String {
+        format!("{prefix}{}{}{suffix}", "[".repeat(depth), "]".repeat(depth))
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
+
+    #[test]
+    fn bad_input_table() {
+        let deep_unknown = nested(r#"{"op":2,"x":"#, 8, "}");
+        let deep_args = nested(r#"{"op":6,"w":"x","a":"#, 8, "}");
+        let deep_nonce = nested(r#"{"op":5,"r":1,"n":"#, 8, "}");
+        let beyond_serde = nested("", 200, "");
+        let table: Vec<(&[u8], DecodeError)> = vec![
+            (b"not json", NotJson { line: 1, column: 2 }),
+            (b"", NotJson { line: 1, column: 0 }),
+            (br#"{"op":2"#, NotJson { line: 1, column: 7 }),
+            (
+                br#"{"op":2} {"op":2}"#,
+                NotJson {
+                    line: 1,
+                    column: 10,
+                },
+            ),
+            (
+                b"{\"op\":1,\"password\":\"\xff\"}",
+                NotJson {
+                    line: 1,
+                    column: 21,
+                },
+            ),
+            (b"[1,2]", NotObject { found: Array }),
+            (
+                b"42",
+                NotObject {
+                    found: UnsignedInteger,
+                },
+            ),
+            (
+                b"-4",
+                NotObject {
+                    found: NegativeInteger,
+                },
+            ),
+            (br#""op""#, NotObject { found: String }),
+            (b"null", NotObject { found: Null }),
+            (b"true", NotObject { found: Bool }),
+            (b"{}", MissingOp),
+            (br#"{"s":1}"#, MissingOp),
+            (
+                br#"{"op":"2"}"#,
+                WrongType {
+                    field: "op",
+                    expected: UnsignedInteger,
+                    found: String,
+                },
+            ),
+            (
+                br#"{"op":-1}"#,
+                WrongType {
+                    field: "op",
+                    expected: UnsignedInteger,
+                    found: NegativeInteger,
+                },
+            ),
+            (
+                br#"{"op":2.0}"#,
+                WrongType {
+                    field: "op",
+                    expected: UnsignedInteger,
+                    found: Float,
+                },
+            ),
+            (
+                br#"{"op":[2]}"#,
+                WrongType {
+                    field: "op",
+                    expected: UnsignedInteger,
+                    found: Array,
+                },
+            ),
+            (br#"{"op":7}"#, UnknownOp(7)),
+            (br#"{"op":18446744073709551615}"#, UnknownOp(u64::MAX)),
+            (
+                br#"{"op":0}"#,
+                MissingField {
+                    op: Op::Hello,
+                    field: "hb_interval",
+                },
+            ),
+            (
+                br#"{"op":0,"hb_interval":"10"}"#,
+                WrongType {
+                    field: "hb_interval",
+                    expected: UnsignedInteger,
+                    found: String,
+                },
+            ),
+            (br#"{"op":0,"hb_interval":0}"#, HbIntervalOutOfRange(0)),
+            (
+                br#"{"op":0,"hb_interval":4294967296}"#,
+                HbIntervalOutOfRange(1 << 32),
+            ),
+            (
+                br#"{"op":1}"#,
+                MissingField {
+                    op: Op::HelloAck,
+                    field: "password",
+                },
+            ),
+            (
+                br#"{"op":1,"password":null}"#,
+                WrongType {
+                    field: "password",
+                    expected: String,
+                    found: Null,
+                },
+            ),
+            (
+                br#"{"op":1,"password":{"a":1}}"#,
+                WrongType {
+                    field: "password",
+                    expected: String,
+                    found: Object,
+                },
+            ),
+            (
+                br#"{"op":4,"a":[],"n":1}"#,
+                MissingField {
+                    op: Op::Request,
+                    field: "w",
+                },
+            ),
+            (
+                br#"{"op":4,"w":"x","n":1}"#,
+                MissingField {
+                    op: Op::Request,
+                    field: "a",
+                },
+            ),
+            (
+                br#"{"op":4,"w":"x","a":[]}"#,
+                MissingField {
+                    op: Op::Request,
+                    field: "n",
+                },
+            ),
+            (
+                br#"{"op":4,"w":"x","a":{},"n":1}"#,
+                WrongType {
+                    field: "a",
+                    expected: Array,
+                    found: Object,
+                },
+            ),
+            (
+                br#"{"op":4,"w":true,"a":[],"n":1}"#,
+                WrongType {
+                    field: "w",
+                    expected: String,
+                    found: Bool,
+                },
+            ),
+            (
+                br#"{"op":5,"r":1}"#,
+                MissingField {
+                    op: Op::Response,
+                    field: "n",
+                },
+            ),
+            (
+                br#"{"op":5,"n":1}"#,
+                MissingField {
+                    op: Op::Response,
+                    field: "r",
+                },
+            ),
+            (
+                br#"{"op":6,"w":5,"a":[]}"#,
+                WrongType {
+                    field: "w",
+                    expected: String,
+                    found: UnsignedInteger,
+                },
+            ),
+            (
+                br#"{"op":6,"w":"x","a":"[]"}"#,
+                WrongType {
+                    field: "a",
+                    expected: Array,
+                    found: String,
+                },
+            ),
+            (br#"{"op":2,"op":2}"#, DuplicateField("op")),
+            (br#"{"op":5,"n":1,"r":1,"n":2}"#, DuplicateField("n")),
+            (br#"{"op":6,"w":"x","a":[],"a":[]}"#, DuplicateField("a")),
+            (
+                deep_unknown.as_bytes(),
+                Limit(LimitError::TooDeep { max: 8 }),
+            ),
+            (deep_args.as_bytes(), Limit(LimitError::TooDeep { max: 8 })),
+            (deep_nonce.as_bytes(), Limit(LimitError::TooDeep { max: 8 })),
+            (
+                beyond_serde.as_bytes(),
+                Limit(LimitError::FrameTooLarge { len: 400, max: 256 }),
+            ),
+        ];
+        for (frame, expected) in table {
+            let got = decode(frame, &limits());
+            assert_eq!(
+                got,
+                Err(expected),
+                "frame {:?}",
+                std::string::String::from_utf8_lossy(frame)
+            );
+        }
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        let Some(inner) = self.levels.checked_sub(1) else {
-            return Err(too_deep(self.failure, self.max));
+
+    #[test]
+    fn depth_is_ours_to_set_beyond_serde_json_recursion_limit() {
+        let frame = nested(r#"{"op":2,"x":"#, 200, "}");
+        let mut limits = Limits {
+            max_frame_len: 1 << 20,
+            max_depth: 201,
+            max_pending: 1,
         };
-        skip_seq(seq, inner, self.max, self.failure)
+        assert_eq!(decode(frame.as_bytes(), &limits), Ok(Message::Heartbeat));
+        limits.max_depth = 200;
+        assert_eq!(
+            decode(frame.as_bytes(), &limits),
+            Err(Limit(LimitError::TooDeep { max: 200 }))
+        );
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let Some(inner) = self.levels.checked_sub(1) else {
-            return Err(too_deep(self.failure, self.max));
+
+    #[test]
+    fn nesting_up_to_the_limit_is_accepted() {
+        // The frame's object is level 1, the argument array level 2: 6 more fit in 8.
+        let frame = nested(r#"{"op":6,"w":"x","a":["#, 6, "]}");
+        let message = decode(frame.as_bytes(), &limits()).unwrap();
+        let Message::Dispatch(dispatch) = message else {
+            panic!("{message:?}")
         };
-        skip_map(map, inner, self.max, self.failure)
+        assert_eq!(dispatch.args[0].get(), "[[[[[[]]]]]]");
     }
-}
 
-fn skip_seq<'de, A: SeqAccess<'de>>(
-    mut seq: A,
-    levels: usize,
-    max: usize,
-    failure: &mut Option<DecodeError>,
-) -> Result<(), A::Error> {
-    while seq
-        .next_element_seed(Skip {
-            levels,
-            max,
-            failure: &mut *failure,
-        })?
-        .is_some()
-    {}
-    Ok(())
-}
-
-fn skip_map<'de, A: MapAccess<'de>>(
-    mut map: A,
-    levels: usize,
-    max: usize,
-    failure: &mut Option<DecodeError>,
-) -> Result<(), A::Error> {
-    while map.next_key::<IgnoredAny>()?.is_some() {
-        map.next_value_seed(Skip {
-            levels,
-            max,
-            failure: &mut *failure,
-        })?;
+    #[test]
+    fn extra_fields_are_ignored_whatever_they_hold() {
+        let frames: [&[u8]; 4] = [
+            br#"{"op":2,"s":41}"#,
+            br#"{"s":{"deep":[1,2,{"x":null}]},"op":2}"#,
+            br#"{"op":2,"password":5,"w":[],"hb_interval":"x"}"#,
+            br#"  {"op" : 2 }  "#,
+        ];
+        for frame in frames {
+            assert_eq!(decode(frame, &limits()), Ok(Message::Heartbeat));
+        }
     }
-    Ok(())
+
+    #[test]
+    fn op_may_come_last_and_strings_may_be_escaped() {
+        let hello = decode(br#"{"hb_interval":45000,"op":0}"#, &limits()).unwrap();
+        assert_eq!(
+            hello,
+            Message::Hello(Hello {
+                hb_interval_ms: 45_000
+            })
+        );
+
+        let ack = decode(br#"{"password":"hello\nw\u00f6rld","op":1}"#, &limits()).unwrap();
+        let Message::HelloAck(HelloAck { password }) = ack else {
+            panic!("{ack:?}")
+        };
+        assert_eq!(password, "hello\nwörld");
+        assert!(matches!(password, Cow::Owned(_)));
+
+        let ack = decode(br#"{"op":1,"password":"plain"}"#, &limits()).unwrap();
+        let Message::HelloAck(HelloAck { password }) = ack else {
+            panic!("{ack:?}")
+        };
+        assert!(matches!(password, Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn request_keeps_raw_arguments_and_any_nonce() {
+        let frame = br#"{"op":4,"w":"ANYTHING","a":[1, "two", {"three": [3]}],"n":"a1b2"}"#;
+        let Message::Request(request) = decode(frame, &limits()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(request.what, "ANYTHING");
+        let args: Vec<&str> = request.args.iter().map(RawJson::get).collect();
+        assert_eq!(args, ["1", r#""two""#, r#"{"three": [3]}"#]);
+        assert_eq!(request.nonce.get(), r#""a1b2""#);
+    }
+
+    #[test]
+    fn spec_examples_decode() {
+        let examples: [(&[u8], Op); 7] = [
+            (br#"{"op": 0, "hb_interval": 10000}"#, Op::Hello),
+            (br#"{"op": 1, "password": "helloworld"}"#, Op::HelloAck),
+            (br#"{"op": 2}"#, Op::Heartbeat),
+            (br#"{"op": 3}"#, Op::HeartbeatAck),
+            (
+                br#"{"op": 4, "w": "ANYTHING", "a": [], "n": 1}"#,
+                Op::Request,
+            ),
+            (br#"{"op": 5, "n": 1, "r": ["you're gay"]}"#, Op::Response),
+            (br#"{"op": 6, "w": "ANYTHING", "a": []}"#, Op::Dispatch),
+        ];
+        for (frame, op) in examples {
+            assert_eq!(decode(frame, &limits()).map(|m| m.op()), Ok(op));
+        }
+    }
 }
