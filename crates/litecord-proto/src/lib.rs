@@ -90,6 +90,11 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Input must never be able to crash a machine; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod close_code;
 pub mod codec;

@@ -9,10 +9,6 @@ use proptest::prelude::*;
 use proto_core::Limits;
 use serde_json::{Map, Value};
 
-fn json_value() -> impl Strategy<Value = Value> {
-    json_with(true)
-}
-
 /// JSON values; without floats when they will go through `serde_json::Value`, whose
 /// float parsing is not exact unless serde_json's `float_roundtrip` is on.
 fn json_with(floats: bool) -> impl Strategy<Value = Value> {
@@ -38,10 +34,6 @@ fn json_with(floats: bool) -> impl Strategy<Value = Value> {
                 .prop_map(|map| Value::Object(map.into_iter().collect::<Map<_, _>>())),
         ]
     })
-}
-
-fn raw() -> impl Strategy<Value = RawJson<'static>> {
-    raw_with(true)
 }
 
 fn raw_with(floats: bool) -> impl Strategy<Value = RawJson<'static>> {

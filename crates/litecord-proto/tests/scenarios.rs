@@ -177,7 +177,7 @@ fn handshake_then_requests_and_dispatches_both_ways() {
         .send_request(now, "echo", vec![json(1), json("two")])
         .unwrap();
     pair.client
-        .dispatch("log", vec![json({ "level" }), json([1, 2])])
+        .dispatch("log", vec![json("level"), json([1, 2])])
         .unwrap();
     pair.exchange();
     let [Event::Request(request), Event::Dispatch { what, args }] = &pair.server_events[..] else {
@@ -213,9 +213,7 @@ fn handshake_then_requests_and_dispatches_both_ways() {
         panic!("{:?}", pair.client_events)
     };
     assert_eq!(request.what, "whoami");
-    pair.client
-        .respond(&request.nonce, json({ "node-1" }))
-        .unwrap();
+    pair.client.respond(&request.nonce, json("node-1")).unwrap();
     pair.exchange();
     assert_eq!(
         pair.server_events.last(),
@@ -417,7 +415,7 @@ fn client_notices_a_missing_heartbeat_ack() {
     client.handle_timeout(t1);
     let out = drain(&mut client);
     let close = Close::new(4003, "no HEARTBEAT_ACK from the server");
-    assert_eq!(out.closes, [close.clone()]);
+    assert_eq!(out.closes, std::slice::from_ref(&close));
     assert_eq!(
         out.events,
         [
@@ -570,7 +568,10 @@ fn second_hello_ack_is_a_protocol_violation() {
 fn duplicate_and_excess_requests_are_refused() {
     let mut pair = Pair::connected();
     let request = r#"{"op":4,"w":"x","a":[],"n":"abc"}"#.to_string();
-    assert_eq!(deliver(pair.now, &mut pair.server, &[request.clone()]), []);
+    assert_eq!(
+        deliver(pair.now, &mut pair.server, std::slice::from_ref(&request)),
+        []
+    );
     assert_eq!(
         deliver(pair.now, &mut pair.server, &[request]),
         [InputError::DuplicateNonce]
