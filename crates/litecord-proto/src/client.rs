@@ -272,7 +272,9 @@ impl Machine for Client {
                 .map_err(|error| self.refuse(now, error))
             }
             Input::Closed { close, .. } => {
-                if !self.is_connected() {
+                // While disconnected, a close reports a failed attempt to reconnect:
+                // the next one is scheduled all the same.
+                if self.state == State::Shutdown {
                     return Err(InputError::NotOpen);
                 }
                 self.drop_connection(now, Disconnect::Remote(close));

@@ -498,6 +498,30 @@ fn reconnect_delays_are_random_at_least_a_second_and_capped() {
 }
 
 #[test]
+fn a_failed_reconnect_attempt_schedules_the_next() {
+    let t0 = Instant::now();
+    let mut client = Client::new(ClientConfig::new(SECRET));
+    client.handle_input(t0, Input::opened()).unwrap();
+    client.handle_input(t0, Input::closed(None)).unwrap();
+    let [first] = drain(&mut client).reconnects[..] else {
+        panic!()
+    };
+    // The driver could not connect at `first`: it reports the transport as lost.
+    client.handle_input(first, Input::closed(None)).unwrap();
+    let out = drain(&mut client);
+    assert_eq!(out.events, [Event::Disconnected(Disconnect::Remote(None))]);
+    let [second] = out.reconnects[..] else {
+        panic!()
+    };
+    assert!(second - first >= Duration::from_secs(1));
+    client.shutdown();
+    assert_eq!(
+        client.handle_input(second, Input::closed(None)),
+        Err(InputError::NotOpen)
+    );
+}
+
+#[test]
 fn bad_frames_close_the_connection_with_policy_codes() {
     let mut config = fast_server();
     config.limits = Limits {
