@@ -44,15 +44,19 @@ impl<S> WsTransport<S> {
 }
 
 /// Connects to `request` (a `ws://` URL or a prepared HTTP request carrying headers
-/// such as `Authorization` or `Sec-WebSocket-Protocol`).
+/// such as `Authorization` or `Sec-WebSocket-Protocol`), with Nagle's algorithm off:
+/// protocol frames are small and latency matters more than packet count.
 pub async fn connect(
     request: impl IntoClientRequest + Unpin,
 ) -> Result<(WsTransport<MaybeTlsStream<TcpStream>>, ClientResponse), tungstenite::Error> {
-    let (stream, response) = tokio_tungstenite::connect_async(request).await?;
+    let (stream, response) =
+        tokio_tungstenite::connect_async_with_config(request, None, true).await?;
     Ok((WsTransport::new(stream), response))
 }
 
 /// Completes the server side of the WebSocket handshake on an accepted stream.
+///
+/// For a `TcpStream`, [`accept_tcp`] also turns Nagle's algorithm off.
 pub async fn accept<S>(stream: S) -> Result<WsTransport<S>, tungstenite::Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -60,6 +64,12 @@ where
     Ok(WsTransport::new(
         tokio_tungstenite::accept_async(stream).await?,
     ))
+}
+
+/// [`accept`] for a TCP stream, with Nagle's algorithm off.
+pub async fn accept_tcp(stream: TcpStream) -> Result<WsTransport<TcpStream>, tungstenite::Error> {
+    stream.set_nodelay(true)?;
+    accept(stream).await
 }
 
 /// Like [`accept`], letting `callback` inspect the HTTP request (path, headers) and

@@ -13,7 +13,7 @@ fn json(value: impl serde::Serialize) -> RawJson<'static> {
 
 async fn serve_one(listener: TcpListener, config: ServerConfig) -> Vec<Event> {
     let (stream, _) = listener.accept().await.unwrap();
-    let transport = ws::accept(stream).await.unwrap();
+    let transport = ws::accept_tcp(stream).await.unwrap();
     let mut driver = Driver::new(Server::new(config), transport);
     let mut events = vec![];
     while let Some(activity) = driver.next().await {
@@ -113,7 +113,7 @@ async fn client_reconnects_after_the_server_drops_it() {
     let server = tokio::spawn(async move {
         // First connection: close it at once with 1001. Second: serve normally.
         let (stream, _) = listener.accept().await.unwrap();
-        let transport = ws::accept(stream).await.unwrap();
+        let transport = ws::accept_tcp(stream).await.unwrap();
         let mut first = Driver::new(Server::new(ServerConfig::new("pw")), transport);
         first.machine().close(Close::new(1001, "restarting"));
         while first.next().await.is_some() {}

@@ -1,0 +1,133 @@
+//! `wirescope`: decode, encode and demo the workspace's protocols.
+//!
+//! - `wirescope demo [PROTOCOL]` runs a server and a client of the protocol on
+//!   127.0.0.1 over real sockets and prints the annotated transcript;
+//! - `wirescope decode PROTOCOL [FILE]` reads frames (one JSON text per line) from
+//!   FILE or stdin and prints each one's typed decoding, or its exact error;
+//! - `wirescope encode PROTOCOL [FILE]` reads messages the same way and prints each
+//!   one's canonical encoding, or its exact error.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod input;
+mod litebridge;
+mod transcript;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use proto_core::Limits;
+
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "Decode, encode and demo the workspace's wire protocols"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a server and a client on 127.0.0.1 and print the annotated transcript.
+    Demo {
+        /// The protocol to demo; all of them when left out.
+        protocol: Option<Protocol>,
+    },
+    /// Decode frames, one per line, and print each typed message or its exact error.
+    Decode {
+        /// The protocol the frames speak.
+        protocol: Protocol,
+        /// Read from this file instead of stdin.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Encode messages, one per line, and print each canonical frame or its exact error.
+    Encode {
+        /// The protocol the messages belong to.
+        protocol: Protocol,
+        /// Read from this file instead of stdin.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}
+
+/// The protocols wirescope speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    /// Litecord's litebridge common protocol (JSON op codes over WebSocket).
+    Litebridge,
+}
+
+impl Protocol {
+    fn all() -> &'static [Protocol] {
+        Protocol::value_variants()
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct LimitArgs {
+    /// Largest frame accepted, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_frame_len)]
+    max_frame_len: usize,
+    /// Deepest nesting of arrays and objects accepted.
+    #[arg(long, default_value_t = Limits::default().max_depth)]
+    max_depth: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_frame_len: self.max_frame_len,
+            max_depth: self.max_depth,
+            ..Limits::default()
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo { protocol } => run_demos(protocol),
+        Command::Decode {
+            protocol,
+            file,
+            limits,
+        } => input::for_each_line(file.as_deref(), |line| match protocol {
+            Protocol::Litebridge => litebridge::decode_line(line, &limits.limits()),
+        }),
+        Command::Encode {
+            protocol,
+            file,
+            limits,
+        } => input::for_each_line(file.as_deref(), |line| match protocol {
+            Protocol::Litebridge => litebridge::encode_line(line, &limits.limits()),
+        }),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("wirescope: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the demos; `Ok(false)` if one of them did not go as scripted.
+fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let protocols = protocol.map_or_else(|| Protocol::all().to_vec(), |p| vec![p]);
+    for protocol in protocols {
+        match protocol {
+            Protocol::Litebridge => runtime.block_on(litebridge::demo())?,
+        }
+    }
+    Ok(true)
+}
