@@ -1,0 +1,59 @@
+//! Heap allocations per decode, counted: control frames must cost none.
+
+use benches::alloc_counter::{CountingAllocator, allocations_during};
+use benches::litecord_naive::{FRAMES, naive_decode};
+use litecord_proto::{Message, decode};
+use proto_core::Limits;
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+#[test]
+fn control_frames_decode_without_allocating() {
+    let limits = Limits::default();
+    let control = [
+        (r#"{"op":0,"hb_interval":45000}"#, 0),
+        (r#"{"op":2}"#, 0),
+        (r#"{"op":2,"s":1742}"#, 0),
+        (r#"{"op":3}"#, 0),
+        (r#"{"op":1,"password":"helloworld"}"#, 0),
+        (r#"{"s":"unrelated","op":2,"x":[1,2,3]}"#, 0),
+    ];
+    for (frame, expected) in control {
+        let (message, allocations) = allocations_during(|| decode(frame.as_bytes(), &limits));
+        assert!(message.is_ok(), "{frame}");
+        assert_eq!(allocations, expected, "{frame}");
+    }
+}
+
+#[test]
+fn requests_allocate_only_their_argument_list() {
+    let limits = Limits::default();
+    let (message, allocations) =
+        allocations_during(|| decode(br#"{"op":4,"w":"x","a":[1,"two"],"n":7}"#, &limits));
+    assert!(matches!(message, Ok(Message::Request(_))));
+    assert_eq!(allocations, 1);
+    // Reading past a value nested two levels or more, serde_json keeps its bracket
+    // stack in a buffer: one more allocation, whatever the depth.
+    let (message, allocations) =
+        allocations_during(|| decode(br#"{"op":4,"w":"x","a":[1,{"k":[[[2]]]}],"n":7}"#, &limits));
+    assert!(matches!(message, Ok(Message::Request(_))));
+    assert_eq!(allocations, 2);
+    let (message, allocations) =
+        allocations_during(|| decode(br#"{"op":5,"n":7,"r":{"k":2}}"#, &limits));
+    assert!(matches!(message, Ok(Message::Response(_))));
+    assert_eq!(allocations, 0);
+    let (message, allocations) =
+        allocations_during(|| decode(br#"{"op":5,"n":7,"r":{"k":[2,3]}}"#, &limits));
+    assert!(matches!(message, Ok(Message::Response(_))));
+    assert_eq!(allocations, 1);
+}
+
+#[test]
+fn the_counter_sees_what_the_naive_baseline_allocates() {
+    for (name, frame) in FRAMES {
+        let (decoded, allocations) = allocations_during(|| naive_decode(frame.as_bytes()));
+        assert!(decoded.is_some(), "{name}");
+        assert!(allocations > 0, "{name}");
+    }
+}
