@@ -93,15 +93,19 @@ pub enum DecodeError {
 pub fn decode<'a>(frame: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
     limits.check_frame_len(frame.len())?;
     let mut failure = None;
+    // Filled in place by the visitor: returning it through serde's `Result`s would
+    // copy it several times.
+    let mut fields = Fields::default();
     let mut deserializer = serde_json::Deserializer::from_slice(frame);
     let parsed = FrameVisitor {
         levels: limits.max_depth,
+        fields: &mut fields,
         failure: &mut failure,
     }
     .deserialize(&mut deserializer)
-    .and_then(|fields| deserializer.end().map(|()| fields));
+    .and_then(|()| deserializer.end());
     match parsed {
-        Ok(fields) => fields.into_message(),
+        Ok(()) => fields.into_message(),
         // An error our visitors did not record is serde_json's own: bad syntax. (Its
         // recursion limit is never reached: the visitors go two levels deep and read
         // anything deeper as raw text.)
@@ -260,39 +264,40 @@ fn fail<E: de::Error>(failure: &mut Option<DecodeError>, error: DecodeError) -> 
     E::custom("rejected")
 }
 
-/// Reads the top-level object.
-struct FrameVisitor<'s> {
+/// Reads the top-level object into `fields`.
+struct FrameVisitor<'s, 'de> {
     /// Levels of nesting the frame may still use, its own object included.
     levels: usize,
+    fields: &'s mut Fields<'de>,
     failure: &'s mut Option<DecodeError>,
 }
 
-impl<'de> DeserializeSeed<'de> for FrameVisitor<'_> {
-    type Value = Fields<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Fields<'de>, D::Error> {
+impl<'de> DeserializeSeed<'de> for FrameVisitor<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> FrameVisitor<'_> {
-    fn not_object<E: de::Error>(self, found: JsonKind) -> Result<Fields<'de>, E> {
+impl FrameVisitor<'_, '_> {
+    fn not_object<E: de::Error>(self, found: JsonKind) -> Result<(), E> {
         Err(fail(self.failure, DecodeError::NotObject { found }))
     }
 }
 
-impl<'de> Visitor<'de> for FrameVisitor<'_> {
-    type Value = Fields<'de>;
+impl<'de> Visitor<'de> for FrameVisitor<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a litebridge frame")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let Some(levels) = self.levels.checked_sub(1) else {
             return Err(too_deep(self.failure, 0));
         };
         let max = self.levels;
-        let mut fields = Fields::default();
+        let fields = self.fields;
         while let Some(key) = map.next_key::<Key>()? {
             let failure = &mut *self.failure;
             let fresh = match key {
@@ -337,28 +342,28 @@ impl<'de> Visitor<'de> for FrameVisitor<'_> {
                 ));
             }
         }
-        Ok(fields)
+        Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Fields<'de>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         self.not_object(JsonKind::Array)
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Fields<'de>, E> {
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
         self.not_object(JsonKind::Bool)
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Fields<'de>, E> {
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
         self.not_object(JsonKind::UnsignedInteger)
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Fields<'de>, E> {
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
         self.not_object(JsonKind::NegativeInteger)
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Fields<'de>, E> {
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
         self.not_object(JsonKind::Float)
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Fields<'de>, E> {
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
         self.not_object(JsonKind::String)
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Fields<'de>, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         self.not_object(JsonKind::Null)
     }
 }
