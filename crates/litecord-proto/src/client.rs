@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use proto_core::{
-    Backoff, Close, Data, Input, Limits, Machine, Output, SeededRng, deadline, seeded_rng,
+    Backoff, Close, Data, Input, Limits, Machine, Output, Secret, SeededRng, deadline, seeded_rng,
 };
 
 use crate::close_code;
@@ -16,10 +16,10 @@ use crate::raw::RawJson;
 use crate::session::Session;
 
 /// How a [`Client`] behaves.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// The secret sent in HELLO_ACK.
-    pub password: String,
+    pub password: Secret,
     /// How long a request waits for its response.
     pub request_timeout: Duration,
     /// How long to wait for the server's HELLO once the transport is up.
@@ -37,7 +37,7 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// A 5 s request timeout, 10 s to get HELLO, reconnects after 1 s growing to 60 s,
     /// default limits, seed 0.
-    pub fn new(password: impl Into<String>) -> Self {
+    pub fn new(password: impl Into<Secret>) -> Self {
         ClientConfig {
             password: password.into(),
             request_timeout: Duration::from_secs(5),
@@ -47,20 +47,6 @@ impl ClientConfig {
             limits: Limits::default(),
             seed: 0,
         }
-    }
-}
-
-impl std::fmt::Debug for ClientConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientConfig")
-            .field("password", &"<redacted>")
-            .field("request_timeout", &self.request_timeout)
-            .field("hello_timeout", &self.hello_timeout)
-            .field("reconnect_min", &self.reconnect_min)
-            .field("reconnect_max", &self.reconnect_max)
-            .field("limits", &self.limits)
-            .field("seed", &self.seed)
-            .finish()
     }
 }
 
@@ -198,7 +184,7 @@ impl Client {
         let message = decode(frame, &self.config.limits)?;
         match (self.state, message) {
             (State::AwaitingHello { .. }, Message::Hello(hello)) => {
-                let password = Cow::Borrowed(self.config.password.as_str());
+                let password = Cow::Borrowed(self.config.password.expose());
                 self.session.send(&Message::HelloAck(HelloAck { password }));
                 // Heartbeat at once: its ACK proves the password was accepted.
                 self.session.send(&Message::Heartbeat);

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use proto_core::{Close, Data, Input, Limits, Machine, Output, constant_time_eq, deadline};
+use proto_core::{Close, Data, Input, Limits, Machine, Output, Secret, deadline};
 
 use crate::close_code;
 use crate::codec::{HB_INTERVAL_MAX_MS, decode};
@@ -13,10 +13,10 @@ use crate::raw::RawJson;
 use crate::session::Session;
 
 /// How a [`Server`] runs its connections.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// The secret clients must send in HELLO_ACK.
-    pub password: String,
+    pub password: Secret,
     /// The heartbeat interval announced in HELLO (whole milliseconds, at least 1).
     pub hb_interval: Duration,
     /// How late past the interval a heartbeat may be before the connection is closed
@@ -31,7 +31,7 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// A 10 s heartbeat interval with 5 s of grace, a 5 s request timeout and default
     /// limits.
-    pub fn new(password: impl Into<String>) -> Self {
+    pub fn new(password: impl Into<Secret>) -> Self {
         ServerConfig {
             password: password.into(),
             hb_interval: Duration::from_secs(10),
@@ -45,18 +45,6 @@ impl ServerConfig {
         u64::try_from(self.hb_interval.as_millis())
             .unwrap_or(u64::MAX)
             .clamp(1, HB_INTERVAL_MAX_MS)
-    }
-}
-
-impl std::fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("password", &"<redacted>")
-            .field("hb_interval", &self.hb_interval)
-            .field("heartbeat_grace", &self.heartbeat_grace)
-            .field("request_timeout", &self.request_timeout)
-            .field("limits", &self.limits)
-            .finish()
     }
 }
 
@@ -159,7 +147,7 @@ impl Server {
         let message = decode(frame, &self.config.limits)?;
         match (self.state, message) {
             (State::AwaitingHelloAck, Message::HelloAck(ack)) => {
-                if !constant_time_eq(ack.password.as_bytes(), self.config.password.as_bytes()) {
+                if !self.config.password.matches(ack.password.as_bytes()) {
                     return Err(InputError::AuthenticationFailed);
                 }
                 self.state = State::Authenticated;

@@ -17,7 +17,8 @@
 //!   [`deadline`], timer arithmetic that cannot overflow;
 //! - [`Limits`] and [`LimitError`]: the bounds every decoder enforces on hostile input;
 //! - [`JsonKind`] and [`json_depth_exceeds`]: what the JSON protocols' errors report;
-//! - [`constant_time_eq`]: secret comparison that does not leak through timing.
+//! - [`Secret`] and [`constant_time_eq`]: secrets kept out of logs and compared
+//!   without leaking through timing.
 //!
 //! One machine may serve one connection (a WebSocket client or server), many links (a
 //! peer-to-peer node over several TCP streams) or many peers behind one UDP socket;
@@ -74,5 +75,5 @@ pub use limits::{LimitError, Limits};
 pub use machine::Machine;
 pub use outbox::Outbox;
 pub use pending::{PendingError, PendingTable};
-pub use secret::constant_time_eq;
+pub use secret::{Secret, constant_time_eq};
 pub use timing::{Backoff, Jitter, MAX_DELAY, SeededRng, deadline, seeded_rng};
