@@ -1,0 +1,1 @@
+//! Client-side lobby state kept current by merge patches.
