@@ -207,7 +207,8 @@ impl<'m> Emitter<'m> {
                 for field in fields {
                     out.push_str(&self.field(field, true));
                 }
-                out.push_str("}\n\n");
+                out.push_str(EXTRA_FIELD);
+                out.push_str("pub extra: JsonObject,\n}\n\n");
                 out.push_str(&self.validate_struct(&item.name, fields, conditions, patterns)?);
             }
             Shape::Tagged { tag, variants } => {
@@ -222,14 +223,6 @@ impl<'m> Emitter<'m> {
                         &variant.docs,
                         &format!("`{tag}: \"{}\"`.", variant.tag_value),
                     );
-                    if variant.fields.is_empty() {
-                        let _ = writeln!(
-                            out,
-                            "#[serde(rename = \"{}\")]\n{},",
-                            variant.tag_value, variant.name
-                        );
-                        continue;
-                    }
                     let _ = writeln!(
                         out,
                         "#[serde(rename = \"{}\", rename_all = \"camelCase\")]\n{} {{",
@@ -238,7 +231,8 @@ impl<'m> Emitter<'m> {
                     for field in &variant.fields {
                         out.push_str(&self.field(field, false));
                     }
-                    out.push_str("},\n");
+                    out.push_str(EXTRA_FIELD);
+                    out.push_str("extra: JsonObject,\n},\n");
                 }
                 out.push_str("}\n\n");
                 out.push_str(&self.validate_tagged(item, patterns)?);
@@ -861,6 +855,10 @@ impl<'m> Emitter<'m> {
         out
     }
 }
+
+/// The catch-all member of every struct: the schemas never forbid additional
+/// properties, so what they do not name is kept rather than dropped.
+const EXTRA_FIELD: &str = "/// Members the schema does not name, kept as they came (its objects are open).\n#[serde(flatten)]\n";
 
 fn validate_impl(name: &str, body: &str) -> String {
     if body.is_empty() {

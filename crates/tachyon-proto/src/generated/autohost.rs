@@ -818,6 +818,9 @@ pub struct AutohostAddPlayerRequestData {
     pub name: String,
     /// Password.
     pub password: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostAddPlayerRequestData {}
@@ -828,6 +831,9 @@ impl Validate for AutohostAddPlayerRequestData {}
 pub struct AutohostInstallEngineRequestData {
     /// Version of the engine to install
     pub version: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostInstallEngineRequestData {}
@@ -840,6 +846,9 @@ pub struct AutohostKickPlayerRequestData {
     pub battle_id: BattleId,
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostKickPlayerRequestData {}
@@ -850,6 +859,9 @@ impl Validate for AutohostKickPlayerRequestData {}
 pub struct AutohostKillRequestData {
     /// Battle id.
     pub battle_id: BattleId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostKillRequestData {}
@@ -866,6 +878,9 @@ pub struct AutohostMutePlayerRequestData {
     pub chat: bool,
     /// Draw.
     pub draw: bool,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostMutePlayerRequestData {}
@@ -885,6 +900,9 @@ pub struct AutohostSendCommandRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub arguments: Option<Vec<String>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostSendCommandRequestData {}
@@ -899,6 +917,9 @@ pub struct AutohostSendMessageRequestData {
     ///
     /// At most 127 characters.
     pub message: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostSendMessageRequestData {
@@ -920,6 +941,9 @@ pub struct AutohostSpecPlayersRequestData {
     pub battle_id: BattleId,
     /// User ids.
     pub user_ids: Vec<UserId>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostSpecPlayersRequestData {}
@@ -1006,6 +1030,9 @@ pub struct AutohostStartRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub luamsg_regexp: Option<String>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostStartRequestData {
@@ -1059,6 +1086,9 @@ pub struct AutohostStartOkResponseData {
     ///
     /// At least 1024.
     pub port: u16,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostStartOkResponseData {
@@ -1090,6 +1120,9 @@ pub struct AutohostStatusEventData {
     pub current_battles: u64,
     /// List of available engine versions on autohost
     pub available_engines: Vec<String>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostStatusEventData {}
@@ -1100,6 +1133,9 @@ impl Validate for AutohostStatusEventData {}
 pub struct AutohostSubscribeUpdatesRequestData {
     /// Since.
     pub since: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostSubscribeUpdatesRequestData {}
@@ -1221,8 +1257,12 @@ impl Validate for LuamsgUiMode {}
 #[serde(tag = "type")]
 pub enum AutohostBattleUpdate {
     /// The battle has started.
-    #[serde(rename = "start")]
-    Start,
+    #[serde(rename = "start", rename_all = "camelCase")]
+    Start {
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
+    },
     /// The battle finished, generated once per every single player reporting who won.
     #[serde(rename = "finished", rename_all = "camelCase")]
     Finished {
@@ -1232,22 +1272,35 @@ pub enum AutohostBattleUpdate {
         ///
         /// At least 1 item.
         winning_ally_teams: Vec<i64>,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// A message from the engine, e.g. some ip is trying to connect.
     #[serde(rename = "engine_message", rename_all = "camelCase")]
     EngineMessage {
         /// Message.
         message: String,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// A warning from the engine.
     #[serde(rename = "engine_warning", rename_all = "camelCase")]
     EngineWarning {
         /// Message.
         message: String,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// The engine process for battle has quit cleanly, no more updates will be sent for this battle.
-    #[serde(rename = "engine_quit")]
-    EngineQuit,
+    #[serde(rename = "engine_quit", rename_all = "camelCase")]
+    EngineQuit {
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
+    },
     /// The engine process for battle has crashed, no more updates will be sent for this battle.
     #[serde(rename = "engine_crash", rename_all = "camelCase")]
     EngineCrash {
@@ -1258,6 +1311,9 @@ pub enum AutohostBattleUpdate {
             skip_serializing_if = "Option::is_none"
         )]
         details: Option<String>,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// `type: "player_joined"`.
     #[serde(rename = "player_joined", rename_all = "camelCase")]
@@ -1266,6 +1322,9 @@ pub enum AutohostBattleUpdate {
         user_id: UserId,
         /// Player number in the game, can be useful for custom commands
         player_number: i64,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// `type: "player_left"`.
     #[serde(rename = "player_left", rename_all = "camelCase")]
@@ -1274,6 +1333,9 @@ pub enum AutohostBattleUpdate {
         user_id: UserId,
         /// Reason.
         reason: PlayerLeftReason,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// `type: "player_chat"`.
     #[serde(rename = "player_chat", rename_all = "camelCase")]
@@ -1291,12 +1353,18 @@ pub enum AutohostBattleUpdate {
             skip_serializing_if = "Option::is_none"
         )]
         to_user_id: Option<UserId>,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// `type: "player_defeated"`.
     #[serde(rename = "player_defeated", rename_all = "camelCase")]
     PlayerDefeated {
         /// User id.
         user_id: UserId,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// This update is generated only for messages matching luamsgRegexp set in the battle start script.
     #[serde(rename = "luamsg", rename_all = "camelCase")]
@@ -1314,6 +1382,9 @@ pub enum AutohostBattleUpdate {
         ui_mode: Option<LuamsgUiMode>,
         /// Data.
         data: String,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
 }
 
@@ -1355,6 +1426,9 @@ pub struct AutohostUpdateEventData {
     pub time: UnixTime,
     /// Update.
     pub update: AutohostBattleUpdate,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AutohostUpdateEventData {

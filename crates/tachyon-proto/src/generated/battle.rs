@@ -113,6 +113,9 @@ pub struct BattleEndedPlayer {
     pub team: String,
     /// Player.
     pub player: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for BattleEndedPlayer {}
@@ -123,6 +126,9 @@ impl Validate for BattleEndedPlayer {}
 pub struct BattleEndedSpectator {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for BattleEndedSpectator {}
@@ -139,6 +145,9 @@ pub struct BattleEndedEventData {
     pub spectators: Vec<BattleEndedSpectator>,
     /// Winning ally team ids.
     pub winning_ally_team_ids: Vec<String>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for BattleEndedEventData {}

@@ -910,6 +910,9 @@ impl Serialize for ClanViewListResponse {
 pub struct ClanAcceptRequestData {
     /// Clan id.
     pub clan_id: ClanId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanAcceptRequestData {}
@@ -920,6 +923,9 @@ impl Validate for ClanAcceptRequestData {}
 pub struct ClanCancelRequestData {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanCancelRequestData {}
@@ -930,6 +936,9 @@ impl Validate for ClanCancelRequestData {}
 pub struct ClanDeclineRequestData {
     /// Clan id.
     pub clan_id: ClanId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanDeclineRequestData {}
@@ -940,6 +949,9 @@ impl Validate for ClanDeclineRequestData {}
 pub struct ClanDeletedEventData {
     /// Clan id.
     pub clan_id: ClanId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanDeletedEventData {}
@@ -950,6 +962,9 @@ impl Validate for ClanDeletedEventData {}
 pub struct ClanInviteRequestData {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanInviteRequestData {}
@@ -960,6 +975,9 @@ impl Validate for ClanInviteRequestData {}
 pub struct ClanKickRequestData {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanKickRequestData {}
@@ -970,6 +988,9 @@ impl Validate for ClanKickRequestData {}
 pub struct ClanKickedEventData {
     /// Clan id.
     pub clan_id: ClanId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanKickedEventData {}
@@ -984,6 +1005,9 @@ pub struct ClanRoleChangedEventData {
     pub clan_id: ClanId,
     /// New role.
     pub new_role: ClanRole,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanRoleChangedEventData {}
@@ -998,6 +1022,9 @@ pub struct ClanSetRoleRequestData {
     pub clan_id: ClanId,
     /// Target role.
     pub target_role: ClanRole,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanSetRoleRequestData {}
@@ -1008,6 +1035,9 @@ impl Validate for ClanSetRoleRequestData {}
 pub struct ClanViewRequestData {
     /// Clan id.
     pub clan_id: ClanId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanViewRequestData {}
@@ -1018,6 +1048,9 @@ impl Validate for ClanViewRequestData {}
 pub struct ClanViewListOkResponseData {
     /// Clan list.
     pub clan_list: Vec<ClanBaseData>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanViewListOkResponseData {

@@ -50,6 +50,9 @@ pub struct Player {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_properties: Option<CustomStartScriptProperties>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for Player {}
@@ -90,6 +93,9 @@ pub struct Bot {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_properties: Option<CustomStartScriptProperties>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for Bot {}
@@ -110,6 +116,9 @@ pub struct TeamColor {
     ///
     /// From 0 to 1.
     pub b: f64,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for TeamColor {
@@ -144,6 +153,9 @@ pub struct TeamStartPos {
     pub x: i64,
     /// Y.
     pub y: i64,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for TeamStartPos {}
@@ -212,6 +224,9 @@ pub struct Team {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_properties: Option<CustomStartScriptProperties>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for Team {
@@ -261,6 +276,9 @@ pub struct StartBox {
     ///
     /// From 0 to 1.
     pub right: f64,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for StartBox {
@@ -322,6 +340,9 @@ pub struct AllyTeam {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_properties: Option<CustomStartScriptProperties>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AllyTeam {
@@ -354,6 +375,9 @@ pub struct TeamSetup {
     ///
     /// At least 1.
     pub max_players: u64,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for TeamSetup {
@@ -379,6 +403,9 @@ pub struct AllyTeamSetup {
     pub start_box: StartBox,
     /// Teams.
     pub teams: Vec<TeamSetup>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for AllyTeamSetup {
@@ -462,6 +489,9 @@ pub struct ClanMember {
     pub role: ClanRole,
     /// Joined at.
     pub joined_at: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanMember {}
@@ -493,6 +523,9 @@ pub struct Clan {
     pub description: Option<String>,
     /// Members.
     pub members: Vec<ClanMember>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for Clan {
@@ -535,6 +568,9 @@ pub struct ClanBaseData {
     pub tag: String,
     /// Language.
     pub language: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanBaseData {
@@ -568,6 +604,9 @@ pub struct ClanUpdateableBaseData {
     pub tag: String,
     /// Language.
     pub language: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanUpdateableBaseData {
@@ -610,6 +649,9 @@ pub struct ClanUpdateableData {
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for ClanUpdateableData {
@@ -647,6 +689,9 @@ pub type HistoryMarker = String;
 pub struct GameOption {
     /// Value.
     pub value: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for GameOption {}
@@ -663,6 +708,9 @@ pub struct LobbyDetailsAllyTeamConfig {
     pub max_teams: u64,
     /// Teams.
     pub teams: BTreeMap<String, TeamSetup>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyDetailsAllyTeamConfig {
@@ -732,6 +780,9 @@ pub struct LobbyDetailsPlayer {
     pub is_ready: bool,
     /// Asset status.
     pub asset_status: AssetStatus,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyDetailsPlayer {}
@@ -749,6 +800,9 @@ pub struct LobbyDetailsSpectator {
         skip_serializing_if = "Option::is_none"
     )]
     pub join_queue_position: Option<f64>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyDetailsSpectator {}
@@ -794,6 +848,9 @@ pub struct LobbyDetailsBot {
         skip_serializing_if = "Option::is_none"
     )]
     pub options: Option<BTreeMap<String, String>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyDetailsBot {
@@ -822,6 +879,9 @@ pub struct CurrentBattle {
     pub id: String,
     /// Started at.
     pub started_at: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for CurrentBattle {}
@@ -831,19 +891,29 @@ impl Validate for CurrentBattle {}
 #[serde(tag = "type")]
 pub enum VoteAction {
     /// `type: "start"`.
-    #[serde(rename = "start")]
-    Start,
+    #[serde(rename = "start", rename_all = "camelCase")]
+    Start {
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
+    },
     /// `type: "changeMap"`.
     #[serde(rename = "changeMap", rename_all = "camelCase")]
     ChangeMap {
         /// New map name.
         new_map_name: String,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// `type: "appointBoss"`.
     #[serde(rename = "appointBoss", rename_all = "camelCase")]
     AppointBoss {
         /// Boss id.
         boss_id: UserId,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// `type: "kickban"`.
     #[serde(rename = "kickban", rename_all = "camelCase")]
@@ -857,6 +927,9 @@ pub enum VoteAction {
             skip_serializing_if = "Option::is_none"
         )]
         ban_until: Option<UnixTime>,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
 }
 
@@ -899,6 +972,9 @@ impl Validate for Vote {}
 pub struct Voter {
     /// Vote.
     pub vote: Vote,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for Voter {}
@@ -917,6 +993,9 @@ pub struct LobbyDetailsCurrentVote {
     pub voters: BTreeMap<String, Voter>,
     /// Until.
     pub until: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyDetailsCurrentVote {}
@@ -962,6 +1041,9 @@ pub struct VoteHistoryEntry {
     pub outcome: VoteOutcome,
     /// Finished at.
     pub finished_at: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for VoteHistoryEntry {}
@@ -1015,6 +1097,9 @@ pub struct LobbyDetails {
         skip_serializing_if = "Option::is_none"
     )]
     pub vote_history: Option<BTreeMap<String, VoteHistoryEntry>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyDetails {
@@ -1050,6 +1135,9 @@ pub type LobbyId = String;
 pub struct BattleStartedAt {
     /// Started at.
     pub started_at: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for BattleStartedAt {}
@@ -1077,6 +1165,9 @@ pub struct LobbyOverview {
     /// Required, but may be `null` (`None`).
     #[serde(deserialize_with = "crate::field::nullable")]
     pub current_battle: Option<BattleStartedAt>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyOverview {}
@@ -1094,6 +1185,9 @@ pub struct PartyStateMember {
     pub user_id: UserId,
     /// Joined at.
     pub joined_at: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyStateMember {}
@@ -1106,6 +1200,9 @@ pub struct PartyStateInvited {
     pub user_id: UserId,
     /// Invited at.
     pub invited_at: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyStateInvited {}
@@ -1124,6 +1221,9 @@ pub struct PartyState {
     pub max_members: u64,
     /// Invited.
     pub invited: Vec<PartyStateInvited>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyState {
@@ -1143,6 +1243,9 @@ impl Validate for PartyState {
 pub struct Engine {
     /// Version.
     pub version: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for Engine {}
@@ -1153,6 +1256,9 @@ impl Validate for Engine {}
 pub struct SpringArchive {
     /// Spring name.
     pub spring_name: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for SpringArchive {}
@@ -1175,6 +1281,9 @@ pub struct PrivateBattle {
     pub game: SpringArchive,
     /// Map.
     pub map: SpringArchive,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PrivateBattle {}
@@ -1216,6 +1325,9 @@ impl Validate for UserStatus {}
 pub struct Rating {
     /// Key is omitted when the player isn't rated yet.
     pub value: f64,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for Rating {}
@@ -1263,6 +1375,9 @@ pub struct OutgoingFriendRequest {
     pub to: UserId,
     /// Sent at.
     pub sent_at: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for OutgoingFriendRequest {}
@@ -1275,6 +1390,9 @@ pub struct IncomingFriendRequest {
     pub from: UserId,
     /// Sent at.
     pub sent_at: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for IncomingFriendRequest {}
@@ -1348,6 +1466,9 @@ pub struct PrivateUser {
     pub current_lobby: Option<String>,
     /// Clan invites.
     pub clan_invites: Vec<ClanId>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PrivateUser {
@@ -1456,6 +1577,9 @@ pub struct User {
         skip_serializing_if = "Option::is_none"
     )]
     pub roles: Option<Vec<UserRole>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for User {

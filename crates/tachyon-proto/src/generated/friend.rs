@@ -895,6 +895,9 @@ impl fmt::Display for FriendSendRequestFailReason {
 pub struct FriendAcceptRequestRequestData {
     /// From.
     pub from: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendAcceptRequestRequestData {}
@@ -905,6 +908,9 @@ impl Validate for FriendAcceptRequestRequestData {}
 pub struct FriendCancelRequestRequestData {
     /// To.
     pub to: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendCancelRequestRequestData {}
@@ -917,6 +923,9 @@ pub struct FriendListFriend {
     pub user_id: UserId,
     /// Added at.
     pub added_at: UnixTime,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendListFriend {}
@@ -931,6 +940,9 @@ pub struct FriendListOkResponseData {
     pub outgoing_pending_requests: Vec<OutgoingFriendRequest>,
     /// Incoming pending requests.
     pub incoming_pending_requests: Vec<IncomingFriendRequest>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendListOkResponseData {}
@@ -941,6 +953,9 @@ impl Validate for FriendListOkResponseData {}
 pub struct FriendRejectRequestRequestData {
     /// From.
     pub from: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendRejectRequestRequestData {}
@@ -951,6 +966,9 @@ impl Validate for FriendRejectRequestRequestData {}
 pub struct FriendRemoveRequestData {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendRemoveRequestData {}
@@ -961,6 +979,9 @@ impl Validate for FriendRemoveRequestData {}
 pub struct FriendRemovedEventData {
     /// From.
     pub from: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendRemovedEventData {}
@@ -971,6 +992,9 @@ impl Validate for FriendRemovedEventData {}
 pub struct FriendRequestAcceptedEventData {
     /// From.
     pub from: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendRequestAcceptedEventData {}
@@ -981,6 +1005,9 @@ impl Validate for FriendRequestAcceptedEventData {}
 pub struct FriendRequestCancelledEventData {
     /// From.
     pub from: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendRequestCancelledEventData {}
@@ -991,6 +1018,9 @@ impl Validate for FriendRequestCancelledEventData {}
 pub struct FriendRequestReceivedEventData {
     /// From.
     pub from: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendRequestReceivedEventData {}
@@ -1001,6 +1031,9 @@ impl Validate for FriendRequestReceivedEventData {}
 pub struct FriendRequestRejectedEventData {
     /// From.
     pub from: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendRequestRejectedEventData {}
@@ -1011,6 +1044,9 @@ impl Validate for FriendRequestRejectedEventData {}
 pub struct FriendSendRequestRequestData {
     /// To.
     pub to: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for FriendSendRequestRequestData {}

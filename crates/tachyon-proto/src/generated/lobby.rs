@@ -2108,6 +2108,9 @@ pub struct LobbyAddBotRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub options: Option<BTreeMap<String, String>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyAddBotRequestData {
@@ -2134,6 +2137,9 @@ impl Validate for LobbyAddBotRequestData {
 pub struct LobbyAddBotOkResponseData {
     /// The id the server generated for this bot
     pub id: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyAddBotOkResponseData {}
@@ -2144,6 +2150,9 @@ impl Validate for LobbyAddBotOkResponseData {}
 pub struct LobbyAppointBossRequestData {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyAppointBossRequestData {}
@@ -2181,6 +2190,9 @@ pub struct LobbyCreateRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub tags: Option<BTreeMap<String, JsonObject>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyCreateRequestData {
@@ -2203,6 +2215,9 @@ impl Validate for LobbyCreateRequestData {
 pub struct LobbyJoinRequestData {
     /// Id.
     pub id: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyJoinRequestData {}
@@ -2213,6 +2228,9 @@ impl Validate for LobbyJoinRequestData {}
 pub struct LobbyJoinAllyTeamRequestData {
     /// Ally team.
     pub ally_team: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyJoinAllyTeamRequestData {}
@@ -2230,6 +2248,9 @@ pub struct LobbyKickbanRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub ban_until: Option<UnixTime>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyKickbanRequestData {}
@@ -2249,6 +2270,9 @@ pub struct LobbyLeftEventData {
         skip_serializing_if = "Option::is_none"
     )]
     pub banned_until: Option<UnixTime>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyLeftEventData {}
@@ -2259,6 +2283,9 @@ impl Validate for LobbyLeftEventData {}
 pub struct LobbyListResetEventData {
     /// Lobbies.
     pub lobbies: BTreeMap<String, LobbyOverview>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyListResetEventData {}
@@ -2334,6 +2361,9 @@ pub struct LobbyListUpdatedLobby {
         skip_serializing_if = "Option::is_none"
     )]
     pub current_battle: Option<Option<BattleStartedAt>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyListUpdatedLobby {}
@@ -2344,6 +2374,9 @@ impl Validate for LobbyListUpdatedLobby {}
 pub struct LobbyListUpdatedEventData {
     /// Lobbies.
     pub lobbies: BTreeMap<String, Option<LobbyListUpdatedLobby>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyListUpdatedEventData {}
@@ -2354,6 +2387,9 @@ impl Validate for LobbyListUpdatedEventData {}
 pub struct LobbyRemoveBotRequestData {
     /// Id.
     pub id: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyRemoveBotRequestData {}
@@ -2369,6 +2405,9 @@ pub struct LobbyUnbossRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub user_id: Option<UserId>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUnbossRequestData {}
@@ -2412,6 +2451,9 @@ pub struct LobbyUpdateRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub tags: Option<BTreeMap<String, Option<JsonObject>>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdateRequestData {
@@ -2468,6 +2510,9 @@ pub struct LobbyUpdateBotRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub options: Option<BTreeMap<String, Option<String>>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdateBotRequestData {
@@ -2501,6 +2546,9 @@ pub struct LobbyUpdateClientStatusRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub asset_status: Option<AssetStatus>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdateClientStatusRequestData {}
@@ -2518,6 +2566,9 @@ pub struct LobbyUpdatedAllyTeamConfigTeam {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_players: Option<u64>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdatedAllyTeamConfigTeam {
@@ -2555,6 +2606,9 @@ pub struct LobbyUpdatedAllyTeamConfig {
     pub max_teams: Option<u64>,
     /// Teams.
     pub teams: BTreeMap<String, Option<LobbyUpdatedAllyTeamConfigTeam>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdatedAllyTeamConfig {
@@ -2628,6 +2682,9 @@ pub struct LobbyUpdatedPlayer {
         skip_serializing_if = "Option::is_none"
     )]
     pub asset_status: Option<AssetStatus>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdatedPlayer {}
@@ -2647,6 +2704,9 @@ pub struct LobbyUpdatedSpectator {
         skip_serializing_if = "Option::is_none"
     )]
     pub join_queue_position: Option<Option<f64>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdatedSpectator {}
@@ -2711,6 +2771,9 @@ pub struct LobbyUpdatedBot {
     /// Required, but may be `null` (`None`).
     #[serde(deserialize_with = "crate::field::nullable")]
     pub options: Option<BTreeMap<String, Option<String>>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdatedBot {}
@@ -2767,6 +2830,9 @@ pub struct LobbyUpdatedCurrentVote {
         skip_serializing_if = "Option::is_none"
     )]
     pub majority: Option<u64>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdatedCurrentVote {
@@ -2897,6 +2963,9 @@ pub struct LobbyUpdatedEventData {
         skip_serializing_if = "Option::is_none"
     )]
     pub vote_history: Option<BTreeMap<String, Option<VoteHistoryEntry>>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyUpdatedEventData {
@@ -2932,6 +3001,9 @@ pub struct LobbyVoteEndedEventData {
     pub id: String,
     /// Outcome.
     pub outcome: VoteOutcome,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyVoteEndedEventData {}
@@ -2971,6 +3043,9 @@ pub struct LobbyVoteSubmitRequestData {
     pub id: String,
     /// Vote.
     pub vote: LobbyVoteSubmitVote,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for LobbyVoteSubmitRequestData {}

@@ -676,6 +676,9 @@ impl Validate for MatchmakingCancelledReason {}
 pub struct MatchmakingCancelledEventData {
     /// Reason.
     pub reason: MatchmakingCancelledReason,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MatchmakingCancelledEventData {}
@@ -688,6 +691,9 @@ pub struct MatchmakingFoundEventData {
     pub queue_id: String,
     /// Timeout ms.
     pub timeout_ms: i64,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MatchmakingFoundEventData {}
@@ -698,6 +704,9 @@ impl Validate for MatchmakingFoundEventData {}
 pub struct MatchmakingFoundUpdateEventData {
     /// Ready count.
     pub ready_count: i64,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MatchmakingFoundUpdateEventData {}
@@ -724,6 +733,9 @@ pub struct MatchmakingListPlaylist {
     pub games: Vec<SpringArchive>,
     /// Maps.
     pub maps: Vec<SpringArchive>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MatchmakingListPlaylist {}
@@ -734,6 +746,9 @@ impl Validate for MatchmakingListPlaylist {}
 pub struct MatchmakingListOkResponseData {
     /// Playlists.
     pub playlists: Vec<MatchmakingListPlaylist>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MatchmakingListOkResponseData {}
@@ -746,6 +761,9 @@ pub struct MatchmakingQueueQueue {
     pub id: String,
     /// Version.
     pub version: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MatchmakingQueueQueue {}
@@ -758,6 +776,9 @@ pub struct MatchmakingQueueRequestData {
     ///
     /// At least 1 item.
     pub queues: Vec<MatchmakingQueueQueue>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MatchmakingQueueRequestData {
@@ -777,6 +798,9 @@ impl Validate for MatchmakingQueueRequestData {
 pub struct MatchmakingQueueUpdateEventData {
     /// Players queued.
     pub players_queued: i64,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MatchmakingQueueUpdateEventData {}
@@ -789,6 +813,9 @@ pub struct MatchmakingQueuesJoinedEventData {
     ///
     /// At least 1 item.
     pub queues: Vec<String>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MatchmakingQueuesJoinedEventData {

@@ -243,6 +243,9 @@ pub enum MessagingReceivedSource {
     Player {
         /// User id.
         user_id: UserId,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// `type: "party"`.
     #[serde(rename = "party", rename_all = "camelCase")]
@@ -251,6 +254,9 @@ pub enum MessagingReceivedSource {
         party_id: PartyId,
         /// User id.
         user_id: UserId,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// `type: "lobby"`.
     #[serde(rename = "lobby", rename_all = "camelCase")]
@@ -259,6 +265,9 @@ pub enum MessagingReceivedSource {
         lobby_id: LobbyId,
         /// User id.
         user_id: UserId,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
 }
 
@@ -276,6 +285,9 @@ pub struct MessagingReceivedEventData {
     pub timestamp: UnixTime,
     /// Marker.
     pub marker: HistoryMarker,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MessagingReceivedEventData {}
@@ -289,13 +301,24 @@ pub enum MessagingSendTarget {
     Player {
         /// User id.
         user_id: UserId,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
     /// `type: "party"`.
-    #[serde(rename = "party")]
-    Party,
+    #[serde(rename = "party", rename_all = "camelCase")]
+    Party {
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
+    },
     /// `type: "lobby"`.
-    #[serde(rename = "lobby")]
-    Lobby,
+    #[serde(rename = "lobby", rename_all = "camelCase")]
+    Lobby {
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
+    },
 }
 
 impl Validate for MessagingSendTarget {}
@@ -310,6 +333,9 @@ pub struct MessagingSendRequestData {
     ///
     /// At most 512 characters.
     pub message: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MessagingSendRequestData {
@@ -328,16 +354,27 @@ impl Validate for MessagingSendRequestData {
 #[serde(tag = "type")]
 pub enum MessagingSubscribeReceivedSince {
     /// `type: "from_start"`.
-    #[serde(rename = "from_start")]
-    FromStart,
+    #[serde(rename = "from_start", rename_all = "camelCase")]
+    FromStart {
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
+    },
     /// `type: "latest"`.
-    #[serde(rename = "latest")]
-    Latest,
+    #[serde(rename = "latest", rename_all = "camelCase")]
+    Latest {
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
+    },
     /// `type: "marker"`.
     #[serde(rename = "marker", rename_all = "camelCase")]
     Marker {
         /// Value.
         value: HistoryMarker,
+        /// Members the schema does not name, kept as they came (its objects are open).
+        #[serde(flatten)]
+        extra: JsonObject,
     },
 }
 
@@ -356,6 +393,9 @@ pub struct MessagingSubscribeReceivedRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub since: Option<MessagingSubscribeReceivedSince>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MessagingSubscribeReceivedRequestData {}
@@ -366,6 +406,9 @@ impl Validate for MessagingSubscribeReceivedRequestData {}
 pub struct MessagingSubscribeReceivedOkResponseData {
     /// set to true when the marker sent doesn't match any message stored by the server.
     pub has_missed_messages: bool,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for MessagingSubscribeReceivedOkResponseData {}

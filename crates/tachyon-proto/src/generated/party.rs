@@ -611,6 +611,9 @@ impl Serialize for PartyUpdatedEvent {
 pub struct PartyAcceptInviteRequestData {
     /// Party id.
     pub party_id: PartyId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyAcceptInviteRequestData {}
@@ -621,6 +624,9 @@ impl Validate for PartyAcceptInviteRequestData {}
 pub struct PartyCancelInviteRequestData {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyCancelInviteRequestData {}
@@ -631,6 +637,9 @@ impl Validate for PartyCancelInviteRequestData {}
 pub struct PartyCreateOkResponseData {
     /// Party.
     pub party: PartyState,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyCreateOkResponseData {
@@ -650,6 +659,9 @@ impl Validate for PartyCreateOkResponseData {
 pub struct PartyDeclineInviteRequestData {
     /// Party id.
     pub party_id: PartyId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyDeclineInviteRequestData {}
@@ -660,6 +672,9 @@ impl Validate for PartyDeclineInviteRequestData {}
 pub struct PartyInviteRequestData {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyInviteRequestData {}
@@ -670,6 +685,9 @@ impl Validate for PartyInviteRequestData {}
 pub struct PartyInvitedEventData {
     /// Party.
     pub party: PartyState,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyInvitedEventData {
@@ -689,6 +707,9 @@ impl Validate for PartyInvitedEventData {
 pub struct PartyKickMemberRequestData {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyKickMemberRequestData {}
@@ -699,6 +720,9 @@ impl Validate for PartyKickMemberRequestData {}
 pub struct PartyRemovedEventData {
     /// Party id.
     pub party_id: PartyId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for PartyRemovedEventData {}

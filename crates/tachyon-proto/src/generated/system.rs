@@ -144,6 +144,9 @@ impl Serialize for SystemServerStatsResponse {
 pub struct SystemDisconnectRequestData {
     /// Reason.
     pub reason: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for SystemDisconnectRequestData {}
@@ -154,6 +157,9 @@ impl Validate for SystemDisconnectRequestData {}
 pub struct SystemServerStatsOkResponseData {
     /// User count.
     pub user_count: i64,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for SystemServerStatsOkResponseData {}

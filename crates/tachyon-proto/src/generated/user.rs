@@ -522,6 +522,9 @@ impl Serialize for UserUpdatedEvent {
 pub struct UserInfoRequestData {
     /// User id.
     pub user_id: UserId,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for UserInfoRequestData {}
@@ -532,6 +535,9 @@ impl Validate for UserInfoRequestData {}
 pub struct UserReportReason {
     /// Type.
     pub r#type: String,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for UserReportReason {}
@@ -551,6 +557,9 @@ pub struct UserReportRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub message: Option<String>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for UserReportRequestData {}
@@ -561,6 +570,9 @@ impl Validate for UserReportRequestData {}
 pub struct UserSelfEventData {
     /// User.
     pub user: PrivateUser,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for UserSelfEventData {
@@ -582,6 +594,9 @@ pub struct UserSubscribeUpdatesRequestData {
     ///
     /// From 1 to 100 items.
     pub user_ids: Vec<UserId>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for UserSubscribeUpdatesRequestData {
@@ -604,6 +619,9 @@ pub struct UserUnsubscribeUpdatesRequestData {
     ///
     /// From 1 to 100 items.
     pub user_ids: Vec<UserId>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for UserUnsubscribeUpdatesRequestData {
@@ -682,6 +700,9 @@ pub struct UserUpdatedUser {
         skip_serializing_if = "Option::is_none"
     )]
     pub roles: Option<Vec<UserRole>>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for UserUpdatedUser {
@@ -710,6 +731,9 @@ impl Validate for UserUpdatedUser {
 pub struct UserUpdatedEventData {
     /// Users.
     pub users: Vec<UserUpdatedUser>,
+    /// Members the schema does not name, kept as they came (its objects are open).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 impl Validate for UserUpdatedEventData {
