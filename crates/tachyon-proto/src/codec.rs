@@ -652,9 +652,16 @@ fn decode_deferred(
         detail,
     };
     let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+    // serde_json would give the position within `data`, not within the frame.
+    let without_position = |error: serde_json::Error| {
+        let text = error.to_string();
+        let position = format!(" at line {} column {}", error.line(), error.column());
+        text.strip_suffix(&position)
+            .map_or_else(|| text.clone(), str::to_owned)
+    };
     let decoded = DataSeed { command, kind }
         .deserialize(&mut deserializer)
-        .map_err(|e| invalid(e.to_string()))?;
+        .map_err(|e| invalid(without_position(e)))?;
     decoded.validate().map_err(|e| invalid(e.to_string()))?;
     Ok(decoded)
 }
@@ -695,5 +702,323 @@ impl<'de> Visitor<'de> for IdsVisitor<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{
+        GenericReason, LobbyJoinFailReason, LobbyJoinRequest, LobbyJoinRequestData,
+        LobbyJoinResponse, LobbyLeaveRequest, MatchmakingLostEvent, SystemDisconnectRequest,
+    };
+
+    fn join_request(id: &str) -> Command {
+        Command::LobbyJoinRequest(LobbyJoinRequest {
+            message_id: id.into(),
+            data: LobbyJoinRequestData {
+                id: "lobby-1".into(),
+                extra: Default::default(),
+            },
+        })
+    }
+
+    #[test]
+    fn bad_envelopes() {
+        use DecodeError::*;
+        use JsonKind as K;
+        let long = format!(
+            r#"{{"type":"event","messageId":"{}"}}"#,
+            "x".repeat(2 << 20)
+        );
+        let deep = format!(
+            r#"{{"type":"event","messageId":"m","commandId":"matchmaking/lost","x":{}1{}}}"#,
+            "[".repeat(40),
+            "]".repeat(40)
+        );
+        let table: Vec<(&str, DecodeError)> = vec![
+            ("", NotJson("EOF while parsing a value at line 1 column 0".into())),
+            ("{", NotJson("EOF while parsing an object at line 1 column 1".into())),
+            ("nope", NotJson("expected ident at line 1 column 2".into())),
+            (
+                r#"{"type":"event","messageId":"m","commandId":"matchmaking/lost"} x"#,
+                NotJson("trailing characters at line 1 column 65".into()),
+            ),
+            ("[]", NotObject { found: K::Array }),
+            ("null", NotObject { found: K::Null }),
+            ("7", NotObject { found: K::UnsignedInteger }),
+            ("-7", NotObject { found: K::NegativeInteger }),
+            ("7.5", NotObject { found: K::Float }),
+            (r#""request""#, NotObject { found: K::String }),
+            ("true", NotObject { found: K::Bool }),
+            ("{}", MissingField("type")),
+            (r#"{"type":"request"}"#, MissingField("messageId")),
+            (r#"{"type":"request","messageId":"m"}"#, MissingField("commandId")),
+            (
+                r#"{"type":1,"messageId":"m","commandId":"lobby/leave"}"#,
+                WrongType { field: "type", expected: K::String, found: K::UnsignedInteger },
+            ),
+            (
+                r#"{"type":"request","messageId":null,"commandId":"lobby/leave"}"#,
+                WrongType { field: "messageId", expected: K::String, found: K::Null },
+            ),
+            (
+                r#"{"type":"request","messageId":"m","commandId":["lobby/leave"]}"#,
+                WrongType { field: "commandId", expected: K::String, found: K::Array },
+            ),
+            (
+                r#"{"type":"Request","messageId":"m","commandId":"lobby/leave"}"#,
+                UnknownKind("Request".into()),
+            ),
+            (
+                r#"{"type":"request","messageId":"m","commandId":"lobby/teleport"}"#,
+                UnknownCommand("lobby/teleport".into()),
+            ),
+            (
+                r#"{"type":"request","type":"request","messageId":"m","commandId":"lobby/leave"}"#,
+                DuplicateField("type"),
+            ),
+            (
+                r#"{"type":"request","messageId":"m","commandId":"lobby/updated"}"#,
+                NoSuchMessage { command: CommandId::LobbyUpdated, kind: MessageKind::Request },
+            ),
+            (
+                r#"{"commandId":"lobby/leave","type":"event","messageId":"m"}"#,
+                NoSuchMessage { command: CommandId::LobbyLeave, kind: MessageKind::Event },
+            ),
+            (
+                r#"{"type":"response","messageId":"m","commandId":"lobby/leave"}"#,
+                MissingField("status"),
+            ),
+            (
+                r#"{"type":"response","messageId":"m","commandId":"lobby/leave","status":"ok"}"#,
+                InvalidStatus("ok".into()),
+            ),
+            (
+                r#"{"type":"response","messageId":"m","commandId":"lobby/leave","status":true}"#,
+                WrongType { field: "status", expected: K::String, found: K::Bool },
+            ),
+            (
+                r#"{"type":"response","messageId":"m","commandId":"lobby/leave","status":"failed"}"#,
+                MissingField("reason"),
+            ),
+            (
+                r#"{"type":"response","messageId":"m","commandId":"lobby/leave","status":"failed","reason":"lobby_full"}"#,
+                UnknownReason { command: CommandId::LobbyLeave, reason: "lobby_full".into() },
+            ),
+            (
+                r#"{"type":"response","messageId":"m","commandId":"lobby/join","status":"failed","reason":"banned","details":5}"#,
+                WrongType { field: "details", expected: K::String, found: K::UnsignedInteger },
+            ),
+            (
+                r#"{"type":"request","messageId":"m","commandId":"lobby/join"}"#,
+                MissingField("data"),
+            ),
+            (
+                r#"{"type":"request","messageId":"m","commandId":"lobby/join","data":{}}"#,
+                InvalidData {
+                    command: CommandId::LobbyJoin,
+                    kind: MessageKind::Request,
+                    detail: "missing field `id` at line 1 column 68".into(),
+                },
+            ),
+            (
+                r#"{"data":{"id":7},"type":"request","messageId":"m","commandId":"lobby/join"}"#,
+                InvalidData {
+                    command: CommandId::LobbyJoin,
+                    kind: MessageKind::Request,
+                    detail: "invalid type: integer `7`, expected a string".into(),
+                },
+            ),
+            (
+                r#"{"type":"request","messageId":"m","commandId":"system/disconnect","data":null}"#,
+                InvalidData {
+                    command: CommandId::SystemDisconnect,
+                    kind: MessageKind::Request,
+                    detail: "invalid type: null, expected struct SystemDisconnectRequestData at line 1 column 77".into(),
+                },
+            ),
+            (
+                r#"{"type":"request","messageId":"m","commandId":"autohost/sendMessage","data":{"battleId":"b","message":"一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十"}}"#,
+                InvalidData {
+                    command: CommandId::AutohostSendMessage,
+                    kind: MessageKind::Request,
+                    detail: "data.message: 130 characters, more than the maximum 127".into(),
+                },
+            ),
+            (&long, Limit(LimitError::FrameTooLarge { len: long.len(), max: 1 << 20 })),
+            (&deep, Limit(LimitError::TooDeep { max: 32 })),
+        ];
+        for (frame, expected) in table {
+            assert_eq!(decode(frame), Err(expected), "{frame:.120}");
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_inside_data_is_not_json() {
+        let frame = r#"{"type":"request","messageId":"m","commandId":"lobby/join","data":{"id":}}"#;
+        assert!(matches!(decode(frame), Err(DecodeError::NotJson(_))));
+    }
+
+    #[test]
+    fn members_may_come_in_any_order() {
+        let expected = join_request("m");
+        for frame in [
+            r#"{"type":"request","messageId":"m","commandId":"lobby/join","data":{"id":"lobby-1"}}"#,
+            r#"{"data":{"id":"lobby-1"},"commandId":"lobby/join","messageId":"m","type":"request"}"#,
+            r#"{"commandId":"lobby/join","data":{"id":"lobby-1"},"type":"request","messageId":"m"}"#,
+        ] {
+            assert_eq!(decode(frame), Ok(expected.clone()), "{frame}");
+        }
+        let failed = Command::LobbyJoinResponse(LobbyJoinResponse {
+            message_id: "m".into(),
+            result: Err(Failure::with_details(
+                LobbyJoinFailReason::Banned,
+                "until tomorrow",
+            )),
+        });
+        for frame in [
+            r#"{"type":"response","messageId":"m","commandId":"lobby/join","status":"failed","reason":"banned","details":"until tomorrow"}"#,
+            r#"{"details":"until tomorrow","reason":"banned","data":{"ignored":1},"status":"failed","commandId":"lobby/join","messageId":"m","type":"response"}"#,
+        ] {
+            assert_eq!(decode(frame), Ok(failed.clone()), "{frame}");
+        }
+    }
+
+    #[test]
+    fn members_the_schema_leaves_open_are_ignored_or_kept() {
+        // An unknown envelope member and data on a command without data are
+        // allowed by the schemas; so is `status` on a request.
+        let frame = r#"{"type":"request","messageId":"m","commandId":"lobby/leave","status":7,"data":[1],"trace":{"a":1}}"#;
+        assert_eq!(
+            decode(frame),
+            Ok(Command::LobbyLeaveRequest(LobbyLeaveRequest {
+                message_id: "m".into()
+            }))
+        );
+        let Ok(Command::LobbyJoinRequest(join)) = decode(
+            r#"{"type":"request","messageId":"m","commandId":"lobby/join","data":{"id":"l","x-debug":[true]}}"#,
+        ) else {
+            panic!("lobby/join");
+        };
+        assert_eq!(join.data.extra["x-debug"], serde_json::json!([true]));
+    }
+
+    #[test]
+    fn encoding_is_canonical_and_round_trips() {
+        let cases = [
+            (
+                join_request("m1"),
+                r#"{"type":"request","messageId":"m1","commandId":"lobby/join","data":{"id":"lobby-1"}}"#,
+            ),
+            (
+                Command::MatchmakingLostEvent(MatchmakingLostEvent {
+                    message_id: "e\"1".into(),
+                }),
+                r#"{"type":"event","messageId":"e\"1","commandId":"matchmaking/lost"}"#,
+            ),
+            (
+                Command::SystemDisconnectRequest(SystemDisconnectRequest {
+                    message_id: "d".into(),
+                    data: None,
+                }),
+                r#"{"type":"request","messageId":"d","commandId":"system/disconnect"}"#,
+            ),
+            (
+                Command::failed_response(
+                    CommandId::LobbyJoin,
+                    "m2",
+                    GenericReason::Unauthorized,
+                    Some("no".into()),
+                )
+                .unwrap(),
+                r#"{"type":"response","messageId":"m2","commandId":"lobby/join","status":"failed","reason":"unauthorized","details":"no"}"#,
+            ),
+        ];
+        for (command, text) in cases {
+            assert_eq!(encode(&command), text);
+            assert_eq!(decode(text), Ok(command.clone()));
+            let mut bytes = b"prefix".to_vec();
+            encode_into(&command, &mut bytes);
+            assert_eq!(&bytes[6..], text.as_bytes());
+            assert_eq!(decode_slice(text.as_bytes()), Ok(command));
+        }
+    }
+
+    #[test]
+    fn failed_responses_exist_for_requests_only() {
+        assert_eq!(
+            Command::failed_response(
+                CommandId::LobbyUpdated,
+                "m",
+                GenericReason::InternalError,
+                None
+            ),
+            None
+        );
+        for id in CommandId::ALL {
+            let response = Command::failed_response(id, "m", GenericReason::InvalidRequest, None);
+            assert_eq!(
+                response.is_some(),
+                id.kinds().contains(&MessageKind::Response),
+                "{id}"
+            );
+            if let Some(response) = response {
+                assert_eq!(response.command_id(), id);
+                assert_eq!(response.kind(), MessageKind::Response);
+                assert_eq!(decode(&encode(&response)), Ok(response));
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_recovered_from_frames_that_do_not_decode() {
+        let frame =
+            br#"{"type":"request","messageId":"m7","commandId":"lobby/join","data":{"id":5}}"#;
+        assert!(decode_slice(frame).is_err());
+        assert_eq!(
+            recover_ids(frame),
+            FrameIds {
+                kind: Some(MessageKind::Request),
+                message_id: Some("m7".into()),
+                command_id: Some(CommandId::LobbyJoin),
+            }
+        );
+        // Up to the first syntax error.
+        assert_eq!(
+            recover_ids(br#"{"messageId":"m8","type":"request","data":{"#),
+            FrameIds {
+                kind: Some(MessageKind::Request),
+                message_id: Some("m8".into()),
+                command_id: None,
+            }
+        );
+        assert_eq!(recover_ids(b"[1,2]"), FrameIds::default());
+        assert_eq!(
+            recover_ids(br#"{"messageId":3,"commandId":"no/such"}"#),
+            FrameIds::default()
+        );
+    }
+
+    #[test]
+    fn limits_are_checked_before_parsing() {
+        let limits = Limits {
+            max_frame_len: 64,
+            max_depth: 2,
+            max_pending: 1,
+        };
+        let frame = br#"{"type":"event","messageId":"m","commandId":"matchmaking/lost"}"#;
+        assert!(decode_with(frame, &limits).is_ok());
+        assert_eq!(
+            decode_with(br#"{"a":{"b":[]}}"#, &limits),
+            Err(DecodeError::Limit(LimitError::TooDeep { max: 2 }))
+        );
+        assert_eq!(
+            decode_with(&[b' '; 65], &limits),
+            Err(DecodeError::Limit(LimitError::FrameTooLarge {
+                len: 65,
+                max: 64
+            }))
+        );
     }
 }
