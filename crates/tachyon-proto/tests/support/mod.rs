@@ -1,6 +1,9 @@
 //! What the integration tests share: the `../shared` directory with the official
 //! schemas and examples, and a validator for `compiled.json`.
 
+// Each test crate uses its own part of this module.
+#![allow(dead_code)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
