@@ -1,6 +1,7 @@
 //! Broken variants of the official examples: every member removed, every value
 //! replaced by a wrong type, a bad enum value, an out-of-range number, `null`,
 //! every object given an extra member.
+#![allow(clippy::unwrap_used)] // test helpers outside `#[test]` functions
 //! For each, the decoder and `compiled.json` must agree — neither stricter nor
 //! looser — and a refusal inside `data` must be reported as `InvalidData`.
 

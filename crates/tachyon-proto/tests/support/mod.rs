@@ -1,8 +1,8 @@
 //! What the integration tests share: the `../shared` directory with the official
 //! schemas and examples, and a validator for `compiled.json`.
 
-// Each test crate uses its own part of this module.
-#![allow(dead_code)]
+// Each test crate uses its own part of this module; as test code it may panic.
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,8 @@
 //! Proptest strategies for every Tachyon message type, generated beside the types
 //! so that each schema constraint has a strategy that keeps to it.
 
+#![allow(clippy::unwrap_used)] // the regexes below are fixed and valid
+
 use std::collections::BTreeMap;
 
 use proptest::collection::{btree_map, btree_set, vec};
