@@ -267,6 +267,20 @@ const RENAMES: &[(&str, &str)] = &[
     // The `anyOf` of `autohost/update`'s `update` has no title of its own.
     ("AutohostUpdateUpdate", "AutohostBattleUpdate"),
     ("AllyTeamConfigItem", "AllyTeamSetup"),
+    // The lobby's parts, and the merge patches of them that `lobby/updated` and
+    // `lobby/listUpdated` carry.
+    ("LobbyDetailsAllyTeamConfig", "LobbyAllyTeam"),
+    ("LobbyDetailsPlayer", "LobbyPlayer"),
+    ("LobbyDetailsSpectator", "LobbySpectator"),
+    ("LobbyDetailsBot", "LobbyBot"),
+    ("LobbyDetailsCurrentVote", "LobbyVote"),
+    ("LobbyUpdatedAllyTeamConfig", "LobbyAllyTeamPatch"),
+    ("LobbyAllyTeamPatchTeam", "TeamSetupPatch"),
+    ("LobbyUpdatedPlayer", "LobbyPlayerPatch"),
+    ("LobbyUpdatedSpectator", "LobbySpectatorPatch"),
+    ("LobbyUpdatedBot", "LobbyBotPatch"),
+    ("LobbyUpdatedCurrentVote", "LobbyVotePatch"),
+    ("LobbyListUpdatedLobby", "LobbyOverviewPatch"),
 ];
 
 /// Anonymous shapes that recur across commands, by their normalized schema, and

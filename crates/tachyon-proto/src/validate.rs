@@ -26,6 +26,30 @@ pub trait Validate {
     }
 }
 
+impl<T: Validate> Validate for Option<T> {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        self.as_ref().map_or(Ok(()), |value| value.validate_at(at))
+    }
+}
+
+impl<T: Validate> Validate for Vec<T> {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        for (index, item) in self.iter().enumerate() {
+            item.validate_at(&at.index(index))?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Validate> Validate for std::collections::BTreeMap<String, T> {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        for (key, value) in self {
+            value.validate_at(&at.key(key))?;
+        }
+        Ok(())
+    }
+}
+
 /// Where in a command a value sits, e.g. `data.allyTeams[0].teams`; built on the
 /// stack while validating and turned into text only when a check fails.
 #[derive(Debug, Clone, Copy)]

@@ -699,7 +699,7 @@ impl Validate for GameOption {}
 /// this represent an array, items should be sorted lexicographically on their keys
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyDetailsAllyTeamConfig {
+pub struct LobbyAllyTeam {
     /// Start box.
     pub start_box: StartBox,
     /// Max teams.
@@ -713,7 +713,7 @@ pub struct LobbyDetailsAllyTeamConfig {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyDetailsAllyTeamConfig {
+impl Validate for LobbyAllyTeam {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
         {
             let at = at.field("startBox");
@@ -764,10 +764,10 @@ impl AssetStatus {
 
 impl Validate for AssetStatus {}
 
-/// `LobbyDetailsPlayer`.
+/// `LobbyPlayer`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyDetailsPlayer {
+pub struct LobbyPlayer {
     /// Id.
     pub id: UserId,
     /// Ally team.
@@ -785,12 +785,12 @@ pub struct LobbyDetailsPlayer {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyDetailsPlayer {}
+impl Validate for LobbyPlayer {}
 
-/// `LobbyDetailsSpectator`.
+/// `LobbySpectator`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyDetailsSpectator {
+pub struct LobbySpectator {
     /// Id.
     pub id: UserId,
     /// Join queue position.
@@ -805,12 +805,12 @@ pub struct LobbyDetailsSpectator {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyDetailsSpectator {}
+impl Validate for LobbySpectator {}
 
-/// `LobbyDetailsBot`.
+/// `LobbyBot`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyDetailsBot {
+pub struct LobbyBot {
     /// server assigned unique identifier for the bot
     pub id: String,
     /// which player will run the bot. It is the same as the player that added the bot.
@@ -853,7 +853,7 @@ pub struct LobbyDetailsBot {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyDetailsBot {
+impl Validate for LobbyBot {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
         {
             let at = at.field("name");
@@ -979,10 +979,10 @@ pub struct Voter {
 
 impl Validate for Voter {}
 
-/// `LobbyDetailsCurrentVote`.
+/// `LobbyVote`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyDetailsCurrentVote {
+pub struct LobbyVote {
     /// Id.
     pub id: String,
     /// Action.
@@ -998,7 +998,7 @@ pub struct LobbyDetailsCurrentVote {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyDetailsCurrentVote {}
+impl Validate for LobbyVote {}
 
 /// `VoteOutcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -1065,17 +1065,17 @@ pub struct LobbyDetails {
     /// object indexed by the game option key
     pub game_options: BTreeMap<String, GameOption>,
     /// Ally team config.
-    pub ally_team_config: BTreeMap<String, LobbyDetailsAllyTeamConfig>,
+    pub ally_team_config: BTreeMap<String, LobbyAllyTeam>,
     /// Are bosses enabled.
     pub are_bosses_enabled: bool,
     /// Bosses.
     pub bosses: BTreeMap<String, JsonObject>,
     /// Players.
-    pub players: BTreeMap<String, LobbyDetailsPlayer>,
+    pub players: BTreeMap<String, LobbyPlayer>,
     /// Spectators.
-    pub spectators: BTreeMap<String, LobbyDetailsSpectator>,
+    pub spectators: BTreeMap<String, LobbySpectator>,
     /// Bots.
-    pub bots: BTreeMap<String, LobbyDetailsBot>,
+    pub bots: BTreeMap<String, LobbyBot>,
     /// If a battle is currently happening, here are the info
     #[serde(
         default,
@@ -1089,7 +1089,7 @@ pub struct LobbyDetails {
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub current_vote: Option<LobbyDetailsCurrentVote>,
+    pub current_vote: Option<LobbyVote>,
     /// Vote history.
     #[serde(
         default,

@@ -2290,10 +2290,10 @@ pub struct LobbyListResetEventData {
 
 impl Validate for LobbyListResetEventData {}
 
-/// `LobbyListUpdatedLobby`.
+/// `LobbyOverviewPatch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyListUpdatedLobby {
+pub struct LobbyOverviewPatch {
     /// Id.
     pub id: String,
     /// Name.
@@ -2366,14 +2366,14 @@ pub struct LobbyListUpdatedLobby {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyListUpdatedLobby {}
+impl Validate for LobbyOverviewPatch {}
 
 /// `LobbyListUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyListUpdatedEventData {
     /// Lobbies.
-    pub lobbies: BTreeMap<String, Option<LobbyListUpdatedLobby>>,
+    pub lobbies: BTreeMap<String, Option<LobbyOverviewPatch>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
@@ -2553,10 +2553,10 @@ pub struct LobbyUpdateClientStatusRequestData {
 
 impl Validate for LobbyUpdateClientStatusRequestData {}
 
-/// `LobbyUpdatedAllyTeamConfigTeam`.
+/// `TeamSetupPatch`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyUpdatedAllyTeamConfigTeam {
+pub struct TeamSetupPatch {
     /// Max players.
     ///
     /// At least 1.
@@ -2571,7 +2571,7 @@ pub struct LobbyUpdatedAllyTeamConfigTeam {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyUpdatedAllyTeamConfigTeam {
+impl Validate for TeamSetupPatch {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
         {
             let at = at.field("maxPlayers");
@@ -2587,7 +2587,7 @@ impl Validate for LobbyUpdatedAllyTeamConfigTeam {
 /// this represent an array, items should be sorted lexicographically on their keys
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyUpdatedAllyTeamConfig {
+pub struct LobbyAllyTeamPatch {
     /// Start box.
     #[serde(
         default,
@@ -2605,13 +2605,13 @@ pub struct LobbyUpdatedAllyTeamConfig {
     )]
     pub max_teams: Option<u64>,
     /// Teams.
-    pub teams: BTreeMap<String, Option<LobbyUpdatedAllyTeamConfigTeam>>,
+    pub teams: BTreeMap<String, Option<TeamSetupPatch>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyUpdatedAllyTeamConfig {
+impl Validate for LobbyAllyTeamPatch {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
         {
             let at = at.field("startBox");
@@ -2641,10 +2641,10 @@ impl Validate for LobbyUpdatedAllyTeamConfig {
     }
 }
 
-/// `LobbyUpdatedPlayer`.
+/// `LobbyPlayerPatch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyUpdatedPlayer {
+pub struct LobbyPlayerPatch {
     /// Id.
     pub id: UserId,
     /// Ally team.
@@ -2687,12 +2687,12 @@ pub struct LobbyUpdatedPlayer {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyUpdatedPlayer {}
+impl Validate for LobbyPlayerPatch {}
 
-/// `LobbyUpdatedSpectator`.
+/// `LobbySpectatorPatch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyUpdatedSpectator {
+pub struct LobbySpectatorPatch {
     /// Id.
     pub id: UserId,
     /// Join queue position.
@@ -2709,12 +2709,12 @@ pub struct LobbyUpdatedSpectator {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyUpdatedSpectator {}
+impl Validate for LobbySpectatorPatch {}
 
-/// `LobbyUpdatedBot`.
+/// `LobbyBotPatch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyUpdatedBot {
+pub struct LobbyBotPatch {
     /// Id.
     pub id: String,
     /// Host user id.
@@ -2776,12 +2776,12 @@ pub struct LobbyUpdatedBot {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyUpdatedBot {}
+impl Validate for LobbyBotPatch {}
 
-/// `LobbyUpdatedCurrentVote`.
+/// `LobbyVotePatch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LobbyUpdatedCurrentVote {
+pub struct LobbyVotePatch {
     /// Id.
     pub id: String,
     /// Action.
@@ -2835,7 +2835,7 @@ pub struct LobbyUpdatedCurrentVote {
     pub extra: JsonObject,
 }
 
-impl Validate for LobbyUpdatedCurrentVote {
+impl Validate for LobbyVotePatch {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
         {
             let at = at.field("quorum");
@@ -2909,7 +2909,7 @@ pub struct LobbyUpdatedEventData {
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub ally_team_config: Option<BTreeMap<String, Option<LobbyUpdatedAllyTeamConfig>>>,
+    pub ally_team_config: Option<BTreeMap<String, Option<LobbyAllyTeamPatch>>>,
     /// Bosses.
     #[serde(
         default,
@@ -2923,21 +2923,21 @@ pub struct LobbyUpdatedEventData {
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub players: Option<BTreeMap<String, Option<LobbyUpdatedPlayer>>>,
+    pub players: Option<BTreeMap<String, Option<LobbyPlayerPatch>>>,
     /// Spectators.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub spectators: Option<BTreeMap<String, Option<LobbyUpdatedSpectator>>>,
+    pub spectators: Option<BTreeMap<String, Option<LobbySpectatorPatch>>>,
     /// Bots.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub bots: Option<BTreeMap<String, Option<LobbyUpdatedBot>>>,
+    pub bots: Option<BTreeMap<String, Option<LobbyBotPatch>>>,
     /// Current battle.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
@@ -2955,7 +2955,7 @@ pub struct LobbyUpdatedEventData {
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub current_vote: Option<Option<LobbyUpdatedCurrentVote>>,
+    pub current_vote: Option<Option<LobbyVotePatch>>,
     /// Vote history.
     #[serde(
         default,

@@ -380,7 +380,7 @@ pub(crate) fn game_option() -> BoxedStrategy<GameOption> {
         .boxed()
 }
 
-pub(crate) fn lobby_details_ally_team_config() -> BoxedStrategy<LobbyDetailsAllyTeamConfig> {
+pub(crate) fn lobby_ally_team() -> BoxedStrategy<LobbyAllyTeam> {
     ((
         start_box(),
         1u64..=u64::MAX,
@@ -388,14 +388,12 @@ pub(crate) fn lobby_details_ally_team_config() -> BoxedStrategy<LobbyDetailsAlly
             .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
         extra(),
     ),)
-        .prop_map(
-            |((start_box, max_teams, teams, extra),)| LobbyDetailsAllyTeamConfig {
-                start_box,
-                max_teams,
-                teams,
-                extra,
-            },
-        )
+        .prop_map(|((start_box, max_teams, teams, extra),)| LobbyAllyTeam {
+            start_box,
+            max_teams,
+            teams,
+            extra,
+        })
         .boxed()
 }
 
@@ -408,7 +406,7 @@ pub(crate) fn asset_status() -> BoxedStrategy<AssetStatus> {
     .boxed()
 }
 
-pub(crate) fn lobby_details_player() -> BoxedStrategy<LobbyDetailsPlayer> {
+pub(crate) fn lobby_player() -> BoxedStrategy<LobbyPlayer> {
     ((
         user_id(),
         text(),
@@ -419,7 +417,7 @@ pub(crate) fn lobby_details_player() -> BoxedStrategy<LobbyDetailsPlayer> {
         extra(),
     ),)
         .prop_map(
-            |((id, ally_team, team, player, is_ready, asset_status, extra),)| LobbyDetailsPlayer {
+            |((id, ally_team, team, player, is_ready, asset_status, extra),)| LobbyPlayer {
                 id,
                 ally_team,
                 team,
@@ -432,19 +430,17 @@ pub(crate) fn lobby_details_player() -> BoxedStrategy<LobbyDetailsPlayer> {
         .boxed()
 }
 
-pub(crate) fn lobby_details_spectator() -> BoxedStrategy<LobbyDetailsSpectator> {
+pub(crate) fn lobby_spectator() -> BoxedStrategy<LobbySpectator> {
     ((user_id(), option::of(number()), extra()),)
-        .prop_map(
-            |((id, join_queue_position, extra),)| LobbyDetailsSpectator {
-                id,
-                join_queue_position,
-                extra,
-            },
-        )
+        .prop_map(|((id, join_queue_position, extra),)| LobbySpectator {
+            id,
+            join_queue_position,
+            extra,
+        })
         .boxed()
 }
 
-pub(crate) fn lobby_details_bot() -> BoxedStrategy<LobbyDetailsBot> {
+pub(crate) fn lobby_bot() -> BoxedStrategy<LobbyBot> {
     (
         (
             text(),
@@ -468,7 +464,7 @@ pub(crate) fn lobby_details_bot() -> BoxedStrategy<LobbyDetailsBot> {
             |(
                 (id, host_user_id, ally_team, team, player, name, short_name, version),
                 (options, extra),
-            )| LobbyDetailsBot {
+            )| LobbyBot {
                 id,
                 host_user_id,
                 ally_team,
@@ -524,7 +520,7 @@ pub(crate) fn voter() -> BoxedStrategy<Voter> {
         .boxed()
 }
 
-pub(crate) fn lobby_details_current_vote() -> BoxedStrategy<LobbyDetailsCurrentVote> {
+pub(crate) fn lobby_vote() -> BoxedStrategy<LobbyVote> {
     ((
         text(),
         vote_action(),
@@ -534,7 +530,7 @@ pub(crate) fn lobby_details_current_vote() -> BoxedStrategy<LobbyDetailsCurrentV
         extra(),
     ),)
         .prop_map(
-            |((id, action, initiator, voters, until, extra),)| LobbyDetailsCurrentVote {
+            |((id, action, initiator, voters, until, extra),)| LobbyVote {
                 id,
                 action,
                 initiator,
@@ -577,21 +573,21 @@ pub(crate) fn lobby_details() -> BoxedStrategy<LobbyDetails> {
             text(),
             btree_map(key(), game_option(), 0..3)
                 .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
-            btree_map(key(), lobby_details_ally_team_config(), 0..3)
+            btree_map(key(), lobby_ally_team(), 0..3)
                 .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
             any::<bool>(),
         ),
         (
             btree_map(key(), json_object(), 0..3)
                 .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
-            btree_map(key(), lobby_details_player(), 0..3)
+            btree_map(key(), lobby_player(), 0..3)
                 .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
-            btree_map(key(), lobby_details_spectator(), 0..3)
+            btree_map(key(), lobby_spectator(), 0..3)
                 .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
-            btree_map(key(), lobby_details_bot(), 0..3)
+            btree_map(key(), lobby_bot(), 0..3)
                 .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
             option::of(current_battle()),
-            option::of(lobby_details_current_vote()),
+            option::of(lobby_vote()),
             option::of(
                 btree_map(key(), vote_history_entry(), 0..3)
                     .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
@@ -1618,7 +1614,7 @@ pub(crate) fn lobby_list_reset_event_data() -> BoxedStrategy<LobbyListResetEvent
         .boxed()
 }
 
-pub(crate) fn lobby_list_updated_lobby() -> BoxedStrategy<LobbyListUpdatedLobby> {
+pub(crate) fn lobby_overview_patch() -> BoxedStrategy<LobbyOverviewPatch> {
     (
         (
             text(),
@@ -1652,7 +1648,7 @@ pub(crate) fn lobby_list_updated_lobby() -> BoxedStrategy<LobbyListUpdatedLobby>
                     are_bosses_enabled,
                 ),
                 (tags, current_battle, extra),
-            )| LobbyListUpdatedLobby {
+            )| LobbyOverviewPatch {
                 id,
                 name,
                 player_count,
@@ -1671,7 +1667,7 @@ pub(crate) fn lobby_list_updated_lobby() -> BoxedStrategy<LobbyListUpdatedLobby>
 
 pub(crate) fn lobby_list_updated_event_data() -> BoxedStrategy<LobbyListUpdatedEventData> {
     ((
-        btree_map(key(), option::of(lobby_list_updated_lobby()), 0..3)
+        btree_map(key(), option::of(lobby_overview_patch()), 0..3)
             .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
         extra(),
     ),)
@@ -1763,27 +1759,22 @@ pub(crate) fn lobby_update_client_status_request_data()
         .boxed()
 }
 
-pub(crate) fn lobby_updated_ally_team_config_team() -> BoxedStrategy<LobbyUpdatedAllyTeamConfigTeam>
-{
+pub(crate) fn team_setup_patch() -> BoxedStrategy<TeamSetupPatch> {
     ((option::of(1u64..=u64::MAX), extra()),)
-        .prop_map(|((max_players, extra),)| LobbyUpdatedAllyTeamConfigTeam { max_players, extra })
+        .prop_map(|((max_players, extra),)| TeamSetupPatch { max_players, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_updated_ally_team_config() -> BoxedStrategy<LobbyUpdatedAllyTeamConfig> {
+pub(crate) fn lobby_ally_team_patch() -> BoxedStrategy<LobbyAllyTeamPatch> {
     ((
         option::of(start_box()),
         option::of(1u64..=u64::MAX),
-        btree_map(
-            key(),
-            option::of(lobby_updated_ally_team_config_team()),
-            0..3,
-        )
-        .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
+        btree_map(key(), option::of(team_setup_patch()), 0..3)
+            .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
         extra(),
     ),)
         .prop_map(
-            |((start_box, max_teams, teams, extra),)| LobbyUpdatedAllyTeamConfig {
+            |((start_box, max_teams, teams, extra),)| LobbyAllyTeamPatch {
                 start_box,
                 max_teams,
                 teams,
@@ -1793,7 +1784,7 @@ pub(crate) fn lobby_updated_ally_team_config() -> BoxedStrategy<LobbyUpdatedAlly
         .boxed()
 }
 
-pub(crate) fn lobby_updated_player() -> BoxedStrategy<LobbyUpdatedPlayer> {
+pub(crate) fn lobby_player_patch() -> BoxedStrategy<LobbyPlayerPatch> {
     ((
         user_id(),
         option::of(text()),
@@ -1804,7 +1795,7 @@ pub(crate) fn lobby_updated_player() -> BoxedStrategy<LobbyUpdatedPlayer> {
         extra(),
     ),)
         .prop_map(
-            |((id, ally_team, team, player, is_ready, asset_status, extra),)| LobbyUpdatedPlayer {
+            |((id, ally_team, team, player, is_ready, asset_status, extra),)| LobbyPlayerPatch {
                 id,
                 ally_team,
                 team,
@@ -1817,19 +1808,17 @@ pub(crate) fn lobby_updated_player() -> BoxedStrategy<LobbyUpdatedPlayer> {
         .boxed()
 }
 
-pub(crate) fn lobby_updated_spectator() -> BoxedStrategy<LobbyUpdatedSpectator> {
+pub(crate) fn lobby_spectator_patch() -> BoxedStrategy<LobbySpectatorPatch> {
     ((user_id(), option::of(option::of(number())), extra()),)
-        .prop_map(
-            |((id, join_queue_position, extra),)| LobbyUpdatedSpectator {
-                id,
-                join_queue_position,
-                extra,
-            },
-        )
+        .prop_map(|((id, join_queue_position, extra),)| LobbySpectatorPatch {
+            id,
+            join_queue_position,
+            extra,
+        })
         .boxed()
 }
 
-pub(crate) fn lobby_updated_bot() -> BoxedStrategy<LobbyUpdatedBot> {
+pub(crate) fn lobby_bot_patch() -> BoxedStrategy<LobbyBotPatch> {
     (
         (
             text(),
@@ -1853,7 +1842,7 @@ pub(crate) fn lobby_updated_bot() -> BoxedStrategy<LobbyUpdatedBot> {
             |(
                 (id, host_user_id, ally_team, team, player, name, short_name, version),
                 (options, extra),
-            )| LobbyUpdatedBot {
+            )| LobbyBotPatch {
                 id,
                 host_user_id,
                 ally_team,
@@ -1869,7 +1858,7 @@ pub(crate) fn lobby_updated_bot() -> BoxedStrategy<LobbyUpdatedBot> {
         .boxed()
 }
 
-pub(crate) fn lobby_updated_current_vote() -> BoxedStrategy<LobbyUpdatedCurrentVote> {
+pub(crate) fn lobby_vote_patch() -> BoxedStrategy<LobbyVotePatch> {
     ((
         text(),
         option::of(vote_action()),
@@ -1884,17 +1873,15 @@ pub(crate) fn lobby_updated_current_vote() -> BoxedStrategy<LobbyUpdatedCurrentV
         extra(),
     ),)
         .prop_map(
-            |((id, action, initiator, voters, until, quorum, majority, extra),)| {
-                LobbyUpdatedCurrentVote {
-                    id,
-                    action,
-                    initiator,
-                    voters,
-                    until,
-                    quorum,
-                    majority,
-                    extra,
-                }
+            |((id, action, initiator, voters, until, quorum, majority, extra),)| LobbyVotePatch {
+                id,
+                action,
+                initiator,
+                voters,
+                until,
+                quorum,
+                majority,
+                extra,
             },
         )
         .boxed()
@@ -1917,7 +1904,7 @@ pub(crate) fn lobby_updated_event_data() -> BoxedStrategy<LobbyUpdatedEventData>
                     .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
             ),
             option::of(
-                btree_map(key(), option::of(lobby_updated_ally_team_config()), 0..3)
+                btree_map(key(), option::of(lobby_ally_team_patch()), 0..3)
                     .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
             ),
         ),
@@ -1927,19 +1914,19 @@ pub(crate) fn lobby_updated_event_data() -> BoxedStrategy<LobbyUpdatedEventData>
                     .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
             ),
             option::of(
-                btree_map(key(), option::of(lobby_updated_player()), 0..3)
+                btree_map(key(), option::of(lobby_player_patch()), 0..3)
                     .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
             ),
             option::of(
-                btree_map(key(), option::of(lobby_updated_spectator()), 0..3)
+                btree_map(key(), option::of(lobby_spectator_patch()), 0..3)
                     .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
             ),
             option::of(
-                btree_map(key(), option::of(lobby_updated_bot()), 0..3)
+                btree_map(key(), option::of(lobby_bot_patch()), 0..3)
                     .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
             ),
             option::of(option::of(current_battle())),
-            option::of(option::of(lobby_updated_current_vote())),
+            option::of(option::of(lobby_vote_patch())),
             option::of(
                 btree_map(key(), option::of(vote_history_entry()), 0..3)
                     .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
