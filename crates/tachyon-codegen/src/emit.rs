@@ -133,7 +133,7 @@ impl<'m> Emitter<'m> {
             serde.push("Serializer");
         }
         let _ = writeln!(out, "\nuse serde::{{{}}};\n", serde.join(", "));
-        out.push_str("#[allow(unused_imports)]\nuse crate::message::*;\n");
+        out.push_str("use crate::message::*;\n");
         let mut validate = Vec::new();
         if uses("&Path<'_>") {
             validate.push("Path");
@@ -247,8 +247,8 @@ impl<'m> Emitter<'m> {
         let mut paragraphs = vec![
             field
                 .description
-                .clone()
-                .unwrap_or_else(|| format!("{}.", humanize(&field.json))),
+                .as_deref()
+                .map_or_else(|| member_doc(field), sentence),
         ];
         paragraphs.extend(constraint_notes(&field.ty));
         let nullable = matches!(field.ty, Ty::Nullable(_));
@@ -508,8 +508,13 @@ impl<'m> Emitter<'m> {
             _ => ("event", "Event"),
         };
         let mut paragraphs = vec![format!("`{}` {article}.", message.id)];
-        if let Some(description) = &message.description {
-            paragraphs.push(description.clone());
+        if message.kind == "response" {
+            paragraphs[0] = format!(
+                "`{}` response: answers a [`{}Request`].",
+                message.id, message.command_variant
+            );
+        } else if let Some(description) = &message.description {
+            paragraphs.push(sentence(description));
         }
         paragraphs.push(format!(
             "Sent by {} to {}; needs the scope{} {}.",
@@ -556,13 +561,13 @@ impl<'m> Emitter<'m> {
                     serialize_call = "crate::codec::serialize_message(serializer, &Self::META, &self.message_id, None::<&()>)".to_owned();
                 }
                 Data::Required(ty) => {
-                    let _ = writeln!(out, "/// The `data` member.\npub data: {},", rust_ty(ty));
+                    let _ = writeln!(out, "/// The {article}'s data.\npub data: {},", rust_ty(ty));
                     serialize_call = "crate::codec::serialize_message(serializer, &Self::META, &self.message_id, Some(&self.data))".to_owned();
                 }
                 Data::Optional(ty) => {
                     let _ = writeln!(
                         out,
-                        "/// The optional `data` member.\npub data: Option<{}>,",
+                        "/// The {article}'s data, which may be left out.\npub data: Option<{}>,",
                         rust_ty(ty)
                     );
                     serialize_call = "crate::codec::serialize_message(serializer, &Self::META, &self.message_id, self.data.as_ref())".to_owned();
@@ -1068,6 +1073,38 @@ fn range_note(min: Option<String>, max: Option<String>) -> Option<String> {
     }
 }
 
+/// The doc of a member the schema does not describe, from its name.
+fn member_doc(field: &Field) -> String {
+    let words = humanize(&field.json).to_lowercase();
+    if field.ty != Ty::Bool {
+        return format!("The {words}.");
+    }
+    let mut words: Vec<&str> = words.split(' ').collect();
+    match words.first().copied() {
+        Some("is" | "has") if words.len() > 1 => format!("Whether it {}.", words.join(" ")),
+        Some("are") if words.len() > 2 => {
+            words.remove(0);
+            let last = words.pop().unwrap_or_default();
+            format!("Whether {} are {last}.", words.join(" "))
+        }
+        _ => format!("Whether {}.", words.join(" ")),
+    }
+}
+
+/// `text` ending as a sentence does.
+fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let capitalized = match chars.next() {
+        Some(first) if first.is_lowercase() => first.to_uppercase().chain(chars).collect(),
+        _ => text.to_owned(),
+    };
+    match text.chars().last() {
+        Some(c) if c.is_alphanumeric() || c == '`' || c == ')' => format!("{capitalized}."),
+        _ => capitalized,
+    }
+}
+
 /// Writes `paragraphs` as doc comments, or `fallback` when there are none.
 fn docs(out: &mut String, paragraphs: &[String], fallback: &str) {
     let mut first = true;
@@ -1085,7 +1122,7 @@ fn docs(out: &mut String, paragraphs: &[String], fallback: &str) {
             out.push_str("///\n");
         }
         first = false;
-        for line in paragraph.lines() {
+        for line in sentence(paragraph).lines() {
             if line.trim().is_empty() {
                 out.push_str("///\n");
             } else {

@@ -283,65 +283,83 @@ const RENAMES: &[(&str, &str)] = &[
     ("LobbyListUpdatedLobby", "LobbyOverviewPatch"),
 ];
 
-/// Anonymous shapes that recur across commands, by their normalized schema, and
-/// the one shared type each becomes (in the `definitions` module).
-const SHARED: &[(&str, &str)] = &[
+/// Anonymous shapes that recur across commands, by their normalized schema: the
+/// one shared type each becomes (in the `definitions` module), and its doc.
+const SHARED: &[(&str, &str, &str)] = &[
     (
         r#"{"enum":["contributor","admin","moderator","tournament_winner","tournament_caster"]}"#,
         "UserRole",
+        "A role a user holds.",
     ),
     (
         r#"{"enum":["missing","downloading","complete"]}"#,
         "AssetStatus",
+        "Whether a player has what the battle needs: engine, game and map.",
     ),
     (
         r#"{"enum":["offline","menu","playing","lobby"]}"#,
         "UserStatus",
+        "What a user is doing.",
     ),
-    (r#"{"enum":["pending","yes","no","abstain"]}"#, "Vote"),
+    (
+        r#"{"enum":["pending","yes","no","abstain"]}"#,
+        "Vote",
+        "Where a voter stands.",
+    ),
     (
         r#"{"properties":{"finishedAt":{"type":"integer"},"outcome":{"enum":["passed","failed","cancelled","timeout"]},"vote":{"anyOf":[{"properties":{"type":{"const":"start"}},"required":["type"],"type":"object"},{"properties":{"newMapName":{"type":"string"},"type":{"const":"changeMap"}},"required":["newMapName","type"],"type":"object"},{"properties":{"bossId":{"type":"string"},"type":{"const":"appointBoss"}},"required":["bossId","type"],"type":"object"},{"properties":{"banUntil":{"type":"integer"},"type":{"const":"kickban"},"userId":{"type":"string"}},"required":["type","userId"],"type":"object"}]}},"required":["finishedAt","outcome","vote"],"type":"object"}"#,
         "VoteHistoryEntry",
+        "A vote that has ended.",
     ),
     (
         r#"{"properties":{"from":{"type":"string"},"sentAt":{"type":"integer"}},"required":["from","sentAt"],"type":"object"}"#,
         "IncomingFriendRequest",
+        "A friend request the user received.",
     ),
     (
         r#"{"properties":{"id":{"type":"string"},"startedAt":{"type":"integer"}},"required":["id","startedAt"],"type":"object"}"#,
         "CurrentBattle",
+        "The battle a lobby is playing.",
     ),
     (
         r#"{"properties":{"maxPlayers":{"minimum":1,"type":"integer"}},"required":["maxPlayers"],"type":"object"}"#,
         "TeamSetup",
+        "How many players a team takes.",
     ),
     (
         r#"{"properties":{"sentAt":{"type":"integer"},"to":{"type":"string"}},"required":["sentAt","to"],"type":"object"}"#,
         "OutgoingFriendRequest",
+        "A friend request the user sent.",
     ),
     (
         r#"{"properties":{"springName":{"type":"string"}},"required":["springName"],"type":"object"}"#,
         "SpringArchive",
+        "A game or a map, by its Spring name.",
     ),
     (
         r#"{"properties":{"startedAt":{"type":"integer"}},"required":["startedAt"],"type":"object"}"#,
         "BattleStartedAt",
+        "When the battle of a lobby started.",
     ),
     (
         r#"{"properties":{"value":{"type":"number"}},"required":["value"],"type":"object"}"#,
         "Rating",
+        "A user's rating.",
     ),
     (
         r#"{"properties":{"value":{"type":"string"}},"required":["value"],"type":"object"}"#,
         "GameOption",
+        "The value of a game option.",
     ),
     (
         r#"{"properties":{"version":{"type":"string"}},"required":["version"],"type":"object"}"#,
         "Engine",
+        "An engine, by version.",
     ),
     (
         r#"{"properties":{"vote":{"enum":["pending","yes","no","abstain"]}},"required":["vote"],"type":"object"}"#,
         "Voter",
+        "How one voter voted.",
     ),
 ];
 
@@ -500,7 +518,15 @@ impl Builder<'_> {
             .get(stem)
             .ok_or_else(|| format!("unknown definition {stem}"))?;
         let name = renamed(schema.str_at("title").ok_or(format!("{stem}: no title"))?);
-        let docs = description(schema).into_iter().collect();
+        let docs = vec![description(schema).unwrap_or_else(|| {
+            let what = crate::naming::humanize(stem).to_lowercase();
+            let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "An"
+            } else {
+                "A"
+            };
+            format!("{article} {what}, as `definitions/{stem}.json` defines it.")
+        })];
         // Anything without its own members (a string, an array, a map) is an alias.
         let is_primitive = schema.get("enum").is_none()
             && schema.get("anyOf").is_none()
@@ -579,7 +605,13 @@ impl Builder<'_> {
 
     /// An anonymous object, enum or union: reuses a definition or a shared type
     /// of the same shape, else becomes a new type named `name`.
-    fn anonymous(&mut self, schema: &Json, name: &str, module: &str) -> Result<Ty, String> {
+    fn anonymous(
+        &mut self,
+        schema: &Json,
+        name: &str,
+        module: &str,
+        fallback: &str,
+    ) -> Result<Ty, String> {
         let normalized = self.normalize(schema)?;
         if let Some((_, existing)) = self
             .definition_shapes
@@ -602,14 +634,14 @@ impl Builder<'_> {
             .entry(key.clone())
             .or_default()
             .push(name.to_owned());
-        if let Some((_, shared)) = SHARED.iter().find(|(shape, _)| *shape == key) {
+        if let Some((_, shared, doc)) = SHARED.iter().find(|(shape, ..)| *shape == key) {
             if self.items.iter().any(|item| item.name == *shared) {
                 return Ok(Ty::Named((*shared).to_owned()));
             }
-            let docs = description(schema).into_iter().collect();
+            let docs = vec![description(schema).unwrap_or_else(|| (*doc).to_owned())];
             return self.named(schema, shared, "definitions", docs);
         }
-        let docs = description(schema).into_iter().collect();
+        let docs = vec![description(schema).unwrap_or_else(|| fallback.to_owned())];
         let name = renamed(name);
         self.named(schema, &name, module, docs)
     }
@@ -623,6 +655,7 @@ impl Builder<'_> {
             return self.definition(&stem);
         }
         let direct = format!("{}{}", owner_prefix(owner), pascal(field));
+        let member_doc = format!("The `{field}` of a `{owner}`.");
         let item = format!("{}{}", owner_prefix(owner), pascal(&singular(field)));
         if let Some(branches) = schema.get("anyOf") {
             let branches = branches.items();
@@ -643,10 +676,10 @@ impl Builder<'_> {
                     ..StringRules::default()
                 }));
             }
-            return self.anonymous(schema, &direct, module);
+            return self.anonymous(schema, &direct, module, &member_doc);
         }
         if schema.get("allOf").is_some() || schema.get("enum").is_some() {
-            return self.anonymous(schema, &direct, module);
+            return self.anonymous(schema, &direct, module, &member_doc);
         }
         if schema.get("const").is_some() {
             return Err(format!("{owner}.{field}: a const outside a tagged union"));
@@ -669,7 +702,8 @@ impl Builder<'_> {
                 let items = schema
                     .get("items")
                     .ok_or_else(|| format!("{owner}.{field}: array without items"))?;
-                let inner = self.ty_named(items, owner, &item, field, module)?;
+                let doc = format!("An item of the `{field}` of a `{owner}`.");
+                let inner = self.ty_named(items, owner, &item, field, module, &doc)?;
                 Ok(Ty::Array(
                     Box::new(inner),
                     ArrayRules {
@@ -696,7 +730,8 @@ impl Builder<'_> {
                     {
                         return Err(format!("{owner}.{field}: properties and patternProperties"));
                     }
-                    let inner = self.ty_named(values, owner, &item, field, module)?;
+                    let doc = format!("A value of the `{field}` map of a `{owner}`.");
+                    let inner = self.ty_named(values, owner, &item, field, module, &doc)?;
                     return Ok(Ty::Map(Box::new(inner)));
                 }
                 if schema
@@ -705,7 +740,7 @@ impl Builder<'_> {
                 {
                     return Ok(Ty::Object);
                 }
-                self.anonymous(schema, &direct, module)
+                self.anonymous(schema, &direct, module, &member_doc)
             }
             other => Err(format!("{owner}.{field}: unsupported type {other:?}")),
         }
@@ -719,6 +754,7 @@ impl Builder<'_> {
         name: &str,
         field: &str,
         module: &str,
+        doc: &str,
     ) -> Result<Ty, String> {
         let needs_name = schema.get("$ref").is_none()
             && (schema.get("enum").is_some()
@@ -729,7 +765,7 @@ impl Builder<'_> {
                         .get("properties")
                         .is_some_and(|p| !p.members().is_empty())));
         if needs_name {
-            return self.anonymous(schema, name, module);
+            return self.anonymous(schema, name, module, doc);
         }
         if let Some(branches) = schema.get("anyOf") {
             let branches = branches.items();
@@ -738,7 +774,7 @@ impl Builder<'_> {
                 .filter(|b| b.str_at("type") != Some("null"))
                 .collect();
             if non_null.len() + 1 == branches.len() && non_null.len() == 1 {
-                let inner = self.ty_named(non_null[0], owner, name, field, module)?;
+                let inner = self.ty_named(non_null[0], owner, name, field, module, doc)?;
                 return Ok(Ty::Nullable(Box::new(inner)));
             }
         }
@@ -932,7 +968,11 @@ impl Builder<'_> {
                 .str_at("title")
                 .ok_or_else(|| format!("{}: data without a title", message.id()))?
                 .to_owned();
-            let docs = description(data).into_iter().collect();
+            let what = match message.kind.as_str() {
+                "response" => format!("a successful `{}` response", message.id()),
+                kind => format!("a `{}` {kind}", message.id()),
+            };
+            let docs = vec![description(data).unwrap_or_else(|| format!("The data of {what}."))];
             self.named(data, &title, &message.service, docs)?
         };
         Ok(if required {

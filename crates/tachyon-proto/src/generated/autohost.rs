@@ -8,7 +8,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::{Path, Pattern, Validate, ValidationError, check};
 
@@ -53,7 +52,7 @@ const MAP_ARCHIVE_HASH_PATTERN: Pattern = Pattern {
 pub struct AutohostAddPlayerRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostAddPlayerRequestData,
 }
 
@@ -73,9 +72,7 @@ impl Serialize for AutohostAddPlayerRequest {
     }
 }
 
-/// `autohost/addPlayer` response.
-///
-/// Request to add a new player to the battle.
+/// `autohost/addPlayer` response: answers a [`AutohostAddPlayerRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,7 +115,7 @@ impl Serialize for AutohostAddPlayerResponse {
 pub struct AutohostInstallEngineRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostInstallEngineRequestData,
 }
 
@@ -138,11 +135,7 @@ impl Serialize for AutohostInstallEngineRequest {
     }
 }
 
-/// `autohost/installEngine` response.
-///
-/// Ask the autohost to install specified engine version.
-///
-/// Return success instantly and autohost triggers the installation of the engine in background. It's fine to call this method repeatedly and autohost must deduplicate requests internally. When new engine is installed autohost send a `status` event with the new available engine versions.
+/// `autohost/installEngine` response: answers a [`AutohostInstallEngineRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,7 +176,7 @@ impl Serialize for AutohostInstallEngineResponse {
 pub struct AutohostKickPlayerRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostKickPlayerRequestData,
 }
 
@@ -203,9 +196,7 @@ impl Serialize for AutohostKickPlayerRequest {
     }
 }
 
-/// `autohost/kickPlayer` response.
-///
-/// Kick a player from a battle.
+/// `autohost/kickPlayer` response: answers a [`AutohostKickPlayerRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,7 +237,7 @@ impl Serialize for AutohostKickPlayerResponse {
 pub struct AutohostKillRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostKillRequestData,
 }
 
@@ -266,9 +257,7 @@ impl Serialize for AutohostKillRequest {
     }
 }
 
-/// `autohost/kill` response.
-///
-/// Request to kill a battle.
+/// `autohost/kill` response: answers a [`AutohostKillRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -309,7 +298,7 @@ impl Serialize for AutohostKillResponse {
 pub struct AutohostMutePlayerRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostMutePlayerRequestData,
 }
 
@@ -329,9 +318,7 @@ impl Serialize for AutohostMutePlayerRequest {
     }
 }
 
-/// `autohost/mutePlayer` response.
-///
-/// Mute a player in a battle.
+/// `autohost/mutePlayer` response: answers a [`AutohostMutePlayerRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -372,7 +359,7 @@ impl Serialize for AutohostMutePlayerResponse {
 pub struct AutohostSendCommandRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostSendCommandRequestData,
 }
 
@@ -392,9 +379,7 @@ impl Serialize for AutohostSendCommandRequest {
     }
 }
 
-/// `autohost/sendCommand` response.
-///
-/// Send a custom command for the autohost to execute.
+/// `autohost/sendCommand` response: answers a [`AutohostSendCommandRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -435,7 +420,7 @@ impl Serialize for AutohostSendCommandResponse {
 pub struct AutohostSendMessageRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostSendMessageRequestData,
 }
 
@@ -455,9 +440,7 @@ impl Serialize for AutohostSendMessageRequest {
     }
 }
 
-/// `autohost/sendMessage` response.
-///
-/// Send a message for the autohost to display to players.
+/// `autohost/sendMessage` response: answers a [`AutohostSendMessageRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -498,7 +481,7 @@ impl Serialize for AutohostSendMessageResponse {
 pub struct AutohostSpecPlayersRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostSpecPlayersRequestData,
 }
 
@@ -518,9 +501,7 @@ impl Serialize for AutohostSpecPlayersRequest {
     }
 }
 
-/// `autohost/specPlayers` response.
-///
-/// Force players to become spectators in a battle.
+/// `autohost/specPlayers` response: answers a [`AutohostSpecPlayersRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -561,7 +542,7 @@ impl Serialize for AutohostSpecPlayersResponse {
 pub struct AutohostStartRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostStartRequestData,
 }
 
@@ -581,9 +562,7 @@ impl Serialize for AutohostStartRequest {
     }
 }
 
-/// `autohost/start` response.
-///
-/// Tell the autohost client to launch the game server (spring-dedicated.exe or spring-headless.exe) with the given script data.
+/// `autohost/start` response: answers a [`AutohostStartRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -694,7 +673,7 @@ impl fmt::Display for AutohostStartFailReason {
 pub struct AutohostStatusEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: AutohostStatusEventData,
 }
 
@@ -716,14 +695,14 @@ impl Serialize for AutohostStatusEvent {
 
 /// `autohost/subscribeUpdates` request.
 ///
-/// Ask the autohost to send us updates about its battles. Autohost will send all updates with time > since (not >= but >)
+/// Ask the autohost to send us updates about its battles. Autohost will send all updates with time > since (not >= but >).
 ///
 /// Sent by the server to an autohost; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AutohostSubscribeUpdatesRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: AutohostSubscribeUpdatesRequestData,
 }
 
@@ -743,9 +722,7 @@ impl Serialize for AutohostSubscribeUpdatesRequest {
     }
 }
 
-/// `autohost/subscribeUpdates` response.
-///
-/// Ask the autohost to send us updates about its battles. Autohost will send all updates with time > since (not >= but >)
+/// `autohost/subscribeUpdates` response: answers a [`AutohostSubscribeUpdatesRequest`].
 ///
 /// Sent by an autohost to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -786,7 +763,7 @@ impl Serialize for AutohostSubscribeUpdatesResponse {
 pub struct AutohostUpdateEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: AutohostUpdateEventData,
 }
 
@@ -806,17 +783,17 @@ impl Serialize for AutohostUpdateEvent {
     }
 }
 
-/// `AutohostAddPlayerRequestData`.
+/// The data of a `autohost/addPlayer` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostAddPlayerRequestData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Name.
+    /// The name.
     pub name: String,
-    /// Password.
+    /// The password.
     pub password: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -825,11 +802,11 @@ pub struct AutohostAddPlayerRequestData {
 
 impl Validate for AutohostAddPlayerRequestData {}
 
-/// `AutohostInstallEngineRequestData`.
+/// The data of a `autohost/installEngine` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostInstallEngineRequestData {
-    /// Version of the engine to install
+    /// Version of the engine to install.
     pub version: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -838,13 +815,13 @@ pub struct AutohostInstallEngineRequestData {
 
 impl Validate for AutohostInstallEngineRequestData {}
 
-/// `AutohostKickPlayerRequestData`.
+/// The data of a `autohost/kickPlayer` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostKickPlayerRequestData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -853,11 +830,11 @@ pub struct AutohostKickPlayerRequestData {
 
 impl Validate for AutohostKickPlayerRequestData {}
 
-/// `AutohostKillRequestData`.
+/// The data of a `autohost/kill` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostKillRequestData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -866,17 +843,17 @@ pub struct AutohostKillRequestData {
 
 impl Validate for AutohostKillRequestData {}
 
-/// `AutohostMutePlayerRequestData`.
+/// The data of a `autohost/mutePlayer` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostMutePlayerRequestData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Chat.
+    /// Whether chat.
     pub chat: bool,
-    /// Draw.
+    /// Whether draw.
     pub draw: bool,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -885,15 +862,15 @@ pub struct AutohostMutePlayerRequestData {
 
 impl Validate for AutohostMutePlayerRequestData {}
 
-/// `AutohostSendCommandRequestData`.
+/// The data of a `autohost/sendCommand` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSendCommandRequestData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
-    /// Command.
+    /// The command.
     pub command: String,
-    /// Arguments.
+    /// The arguments.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -907,13 +884,13 @@ pub struct AutohostSendCommandRequestData {
 
 impl Validate for AutohostSendCommandRequestData {}
 
-/// `AutohostSendMessageRequestData`.
+/// The data of a `autohost/sendMessage` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSendMessageRequestData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
-    /// Message.
+    /// The message.
     ///
     /// At most 127 characters.
     pub message: String,
@@ -933,13 +910,13 @@ impl Validate for AutohostSendMessageRequestData {
     }
 }
 
-/// `AutohostSpecPlayersRequestData`.
+/// The data of a `autohost/specPlayers` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSpecPlayersRequestData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
-    /// User ids.
+    /// The user ids.
     pub user_ids: Vec<UserId>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -948,21 +925,21 @@ pub struct AutohostSpecPlayersRequestData {
 
 impl Validate for AutohostSpecPlayersRequestData {}
 
-/// `AutohostStartRequestData`.
+/// The data of a `autohost/start` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostStartRequestData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
-    /// Engine version.
+    /// The engine version.
     ///
     /// Matches `^[0-9a-zA-Z .+-]+$`.
     pub engine_version: String,
-    /// Game name.
+    /// The game name.
     pub game_name: String,
-    /// Map name.
+    /// The map name.
     pub map_name: String,
-    /// Game archive hash.
+    /// The game archive hash.
     ///
     /// Matches `^[a-fA-F0-9]{128}$`.
     #[serde(
@@ -971,7 +948,7 @@ pub struct AutohostStartRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub game_archive_hash: Option<String>,
-    /// Map archive hash.
+    /// The map archive hash.
     ///
     /// Matches `^[a-fA-F0-9]{128}$`.
     #[serde(
@@ -980,34 +957,34 @@ pub struct AutohostStartRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub map_archive_hash: Option<String>,
-    /// Start delay.
+    /// The start delay.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub start_delay: Option<i64>,
-    /// Start pos type.
+    /// The start pos type.
     pub start_pos_type: StartPosType,
-    /// Ally teams.
+    /// The ally teams.
     ///
     /// At least 1 item.
     pub ally_teams: Vec<AllyTeam>,
-    /// Spectators.
+    /// The spectators.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub spectators: Option<Vec<Player>>,
-    /// Map options.
+    /// The map options.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub map_options: Option<BTreeMap<String, String>>,
-    /// Game options.
+    /// The game options.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -1076,13 +1053,13 @@ impl Validate for AutohostStartRequestData {
     }
 }
 
-/// `AutohostStartOkResponseData`.
+/// The data of a successful `autohost/start` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostStartOkResponseData {
-    /// Ips.
+    /// The ips.
     pub ips: Vec<String>,
-    /// Port.
+    /// The port.
     ///
     /// At least 1024.
     pub port: u16,
@@ -1110,15 +1087,15 @@ impl Validate for AutohostStartOkResponseData {
     }
 }
 
-/// `AutohostStatusEventData`.
+/// The data of a `autohost/status` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostStatusEventData {
     /// The maxBattles might be reported lower (e.g. 0) then currentBattles. Example: autohost is shutting down and doesn't want to accept any new battles.
     pub max_battles: u64,
-    /// Current battles.
+    /// The current battles.
     pub current_battles: u64,
-    /// List of available engine versions on autohost
+    /// List of available engine versions on autohost.
     pub available_engines: Vec<String>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1127,11 +1104,11 @@ pub struct AutohostStatusEventData {
 
 impl Validate for AutohostStatusEventData {}
 
-/// `AutohostSubscribeUpdatesRequestData`.
+/// The data of a `autohost/subscribeUpdates` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSubscribeUpdatesRequestData {
-    /// Since.
+    /// The since.
     pub since: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1140,7 +1117,7 @@ pub struct AutohostSubscribeUpdatesRequestData {
 
 impl Validate for AutohostSubscribeUpdatesRequestData {}
 
-/// `PlayerLeftReason`.
+/// The `reason` of a `PlayerLeft`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum PlayerLeftReason {
     /// `lost_connection`
@@ -1167,7 +1144,7 @@ impl PlayerLeftReason {
 
 impl Validate for PlayerLeftReason {}
 
-/// `PlayerChatDestination`.
+/// The `destination` of a `PlayerChat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum PlayerChatDestination {
     /// `allies`
@@ -1198,7 +1175,7 @@ impl PlayerChatDestination {
 
 impl Validate for PlayerChatDestination {}
 
-/// `LuamsgScript`.
+/// The `script` of a `Luamsg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum LuamsgScript {
     /// `ui`
@@ -1252,7 +1229,7 @@ impl LuamsgUiMode {
 
 impl Validate for LuamsgUiMode {}
 
-/// `AutohostBattleUpdate`.
+/// The `update` of a `AutohostUpdateEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum AutohostBattleUpdate {
@@ -1266,9 +1243,9 @@ pub enum AutohostBattleUpdate {
     /// The battle finished, generated once per every single player reporting who won.
     #[serde(rename = "finished", rename_all = "camelCase")]
     Finished {
-        /// User id.
+        /// The user id.
         user_id: UserId,
-        /// Ally team IDs
+        /// Ally team IDs.
         ///
         /// At least 1 item.
         winning_ally_teams: Vec<i64>,
@@ -1279,7 +1256,7 @@ pub enum AutohostBattleUpdate {
     /// A message from the engine, e.g. some ip is trying to connect.
     #[serde(rename = "engine_message", rename_all = "camelCase")]
     EngineMessage {
-        /// Message.
+        /// The message.
         message: String,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -1288,7 +1265,7 @@ pub enum AutohostBattleUpdate {
     /// A warning from the engine.
     #[serde(rename = "engine_warning", rename_all = "camelCase")]
     EngineWarning {
-        /// Message.
+        /// The message.
         message: String,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -1318,9 +1295,9 @@ pub enum AutohostBattleUpdate {
     /// `type: "player_joined"`.
     #[serde(rename = "player_joined", rename_all = "camelCase")]
     PlayerJoined {
-        /// User id.
+        /// The user id.
         user_id: UserId,
-        /// Player number in the game, can be useful for custom commands
+        /// Player number in the game, can be useful for custom commands.
         player_number: i64,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -1329,9 +1306,9 @@ pub enum AutohostBattleUpdate {
     /// `type: "player_left"`.
     #[serde(rename = "player_left", rename_all = "camelCase")]
     PlayerLeft {
-        /// User id.
+        /// The user id.
         user_id: UserId,
-        /// Reason.
+        /// The reason.
         reason: PlayerLeftReason,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -1340,13 +1317,13 @@ pub enum AutohostBattleUpdate {
     /// `type: "player_chat"`.
     #[serde(rename = "player_chat", rename_all = "camelCase")]
     PlayerChat {
-        /// User id.
+        /// The user id.
         user_id: UserId,
-        /// Message.
+        /// The message.
         message: String,
-        /// Destination.
+        /// The destination.
         destination: PlayerChatDestination,
-        /// To user id.
+        /// The to user id.
         #[serde(
             default,
             deserialize_with = "crate::field::present",
@@ -1360,7 +1337,7 @@ pub enum AutohostBattleUpdate {
     /// `type: "player_defeated"`.
     #[serde(rename = "player_defeated", rename_all = "camelCase")]
     PlayerDefeated {
-        /// User id.
+        /// The user id.
         user_id: UserId,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -1369,9 +1346,9 @@ pub enum AutohostBattleUpdate {
     /// This update is generated only for messages matching luamsgRegexp set in the battle start script.
     #[serde(rename = "luamsg", rename_all = "camelCase")]
     Luamsg {
-        /// User id.
+        /// The user id.
         user_id: UserId,
-        /// Script.
+        /// The script.
         script: LuamsgScript,
         /// Set when script is 'ui'
         #[serde(
@@ -1380,7 +1357,7 @@ pub enum AutohostBattleUpdate {
             skip_serializing_if = "Option::is_none"
         )]
         ui_mode: Option<LuamsgUiMode>,
-        /// Data.
+        /// The data.
         data: String,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -1416,15 +1393,15 @@ impl Validate for AutohostBattleUpdate {
     }
 }
 
-/// `AutohostUpdateEventData`.
+/// The data of a `autohost/update` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostUpdateEventData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
-    /// Time.
+    /// The time.
     pub time: UnixTime,
-    /// Update.
+    /// The update.
     pub update: AutohostBattleUpdate,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]

@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::Validate;
 
@@ -18,7 +17,7 @@ use crate::validate::Validate;
 pub struct BattleEndedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: BattleEndedEventData,
 }
 
@@ -47,7 +46,7 @@ impl Serialize for BattleEndedEvent {
 pub struct BattleStartRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: PrivateBattle,
 }
 
@@ -67,9 +66,7 @@ impl Serialize for BattleStartRequest {
     }
 }
 
-/// `battle/start` response.
-///
-/// When a user client receives this response it should launch the game (spring.exe) with the start script.
+/// `battle/start` response: answers a [`BattleStartRequest`].
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,17 +98,17 @@ impl Serialize for BattleStartResponse {
     }
 }
 
-/// `BattleEndedPlayer`.
+/// An item of the `players` of a `BattleEndedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleEndedPlayer {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Ally team.
+    /// The ally team.
     pub ally_team: String,
-    /// Team.
+    /// The team.
     pub team: String,
-    /// Player.
+    /// The player.
     pub player: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -120,11 +117,11 @@ pub struct BattleEndedPlayer {
 
 impl Validate for BattleEndedPlayer {}
 
-/// `BattleEndedSpectator`.
+/// An item of the `spectators` of a `BattleEndedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleEndedSpectator {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -133,17 +130,17 @@ pub struct BattleEndedSpectator {
 
 impl Validate for BattleEndedSpectator {}
 
-/// `BattleEndedEventData`.
+/// The data of a `battle/ended` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleEndedEventData {
-    /// Battle id.
+    /// The battle id.
     pub battle_id: BattleId,
-    /// Players.
+    /// The players.
     pub players: Vec<BattleEndedPlayer>,
-    /// Spectators.
+    /// The spectators.
     pub spectators: Vec<BattleEndedSpectator>,
-    /// Winning ally team ids.
+    /// The winning ally team ids.
     pub winning_ally_team_ids: Vec<String>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]

@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError};
 
@@ -18,7 +17,7 @@ use crate::validate::{Path, Validate, ValidationError};
 pub struct ClanAcceptRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: ClanAcceptRequestData,
 }
 
@@ -38,9 +37,7 @@ impl Serialize for ClanAcceptRequest {
     }
 }
 
-/// `clan/accept` response.
-///
-/// Accept an invite to a clan.
+/// `clan/accept` response: answers a [`ClanAcceptRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +78,7 @@ impl Serialize for ClanAcceptResponse {
 pub struct ClanCancelRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: ClanCancelRequestData,
 }
 
@@ -101,9 +98,7 @@ impl Serialize for ClanCancelRequest {
     }
 }
 
-/// `clan/cancel` response.
-///
-/// Cancel an invite to your clan.
+/// `clan/cancel` response: answers a [`ClanCancelRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,7 +139,7 @@ impl Serialize for ClanCancelResponse {
 pub struct ClanCreateRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: ClanUpdateableData,
 }
 
@@ -164,9 +159,7 @@ impl Serialize for ClanCreateRequest {
     }
 }
 
-/// `clan/create` response.
-///
-/// Create a clan.
+/// `clan/create` response: answers a [`ClanCreateRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,7 +200,7 @@ impl Serialize for ClanCreateResponse {
 pub struct ClanDeclineRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: ClanDeclineRequestData,
 }
 
@@ -227,9 +220,7 @@ impl Serialize for ClanDeclineRequest {
     }
 }
 
-/// `clan/decline` response.
-///
-/// Decline an invite to a clan.
+/// `clan/decline` response: answers a [`ClanDeclineRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -288,9 +279,7 @@ impl Serialize for ClanDeleteRequest {
     }
 }
 
-/// `clan/delete` response.
-///
-/// Delete your clan.
+/// `clan/delete` response: answers a [`ClanDeleteRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -331,7 +320,7 @@ impl Serialize for ClanDeleteResponse {
 pub struct ClanDeletedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: ClanDeletedEventData,
 }
 
@@ -360,7 +349,7 @@ impl Serialize for ClanDeletedEvent {
 pub struct ClanInviteRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: ClanInviteRequestData,
 }
 
@@ -380,9 +369,7 @@ impl Serialize for ClanInviteRequest {
     }
 }
 
-/// `clan/invite` response.
-///
-/// Invite the target player to your clan.
+/// `clan/invite` response: answers a [`ClanInviteRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -423,7 +410,7 @@ impl Serialize for ClanInviteResponse {
 pub struct ClanInvitedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: ClanUpdateableBaseData,
 }
 
@@ -452,7 +439,7 @@ impl Serialize for ClanInvitedEvent {
 pub struct ClanKickRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: ClanKickRequestData,
 }
 
@@ -472,9 +459,7 @@ impl Serialize for ClanKickRequest {
     }
 }
 
-/// `clan/kick` response.
-///
-/// Kick a member from your clan.
+/// `clan/kick` response: answers a [`ClanKickRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -515,7 +500,7 @@ impl Serialize for ClanKickResponse {
 pub struct ClanKickedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: ClanKickedEventData,
 }
 
@@ -562,9 +547,7 @@ impl Serialize for ClanLeaveRequest {
     }
 }
 
-/// `clan/leave` response.
-///
-/// Leave your clan.
+/// `clan/leave` response: answers a [`ClanLeaveRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -605,7 +588,7 @@ impl Serialize for ClanLeaveResponse {
 pub struct ClanRoleChangedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: ClanRoleChangedEventData,
 }
 
@@ -634,7 +617,7 @@ impl Serialize for ClanRoleChangedEvent {
 pub struct ClanSetRoleRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: ClanSetRoleRequestData,
 }
 
@@ -654,9 +637,7 @@ impl Serialize for ClanSetRoleRequest {
     }
 }
 
-/// `clan/setRole` response.
-///
-/// Set the target player's role in your clan.
+/// `clan/setRole` response: answers a [`ClanSetRoleRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -697,7 +678,7 @@ impl Serialize for ClanSetRoleResponse {
 pub struct ClanUpdateRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: ClanUpdateableData,
 }
 
@@ -717,9 +698,7 @@ impl Serialize for ClanUpdateRequest {
     }
 }
 
-/// `clan/update` response.
-///
-/// Update your clan.
+/// `clan/update` response: answers a [`ClanUpdateRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -760,7 +739,7 @@ impl Serialize for ClanUpdateResponse {
 pub struct ClanUpdatedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: ClanUpdateableData,
 }
 
@@ -789,7 +768,7 @@ impl Serialize for ClanUpdatedEvent {
 pub struct ClanViewRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: ClanViewRequestData,
 }
 
@@ -809,9 +788,7 @@ impl Serialize for ClanViewRequest {
     }
 }
 
-/// `clan/view` response.
-///
-/// Get detailed information about a clan.
+/// `clan/view` response: answers a [`ClanViewRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -845,7 +822,7 @@ impl Serialize for ClanViewResponse {
 
 /// `clan/viewList` request.
 ///
-/// Get the list of clans
+/// Get the list of clans.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -870,9 +847,7 @@ impl Serialize for ClanViewListRequest {
     }
 }
 
-/// `clan/viewList` response.
-///
-/// Get the list of clans
+/// `clan/viewList` response: answers a [`ClanViewListRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -904,11 +879,11 @@ impl Serialize for ClanViewListResponse {
     }
 }
 
-/// `ClanAcceptRequestData`.
+/// The data of a `clan/accept` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanAcceptRequestData {
-    /// Clan id.
+    /// The clan id.
     pub clan_id: ClanId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -917,11 +892,11 @@ pub struct ClanAcceptRequestData {
 
 impl Validate for ClanAcceptRequestData {}
 
-/// `ClanCancelRequestData`.
+/// The data of a `clan/cancel` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanCancelRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -930,11 +905,11 @@ pub struct ClanCancelRequestData {
 
 impl Validate for ClanCancelRequestData {}
 
-/// `ClanDeclineRequestData`.
+/// The data of a `clan/decline` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanDeclineRequestData {
-    /// Clan id.
+    /// The clan id.
     pub clan_id: ClanId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -943,11 +918,11 @@ pub struct ClanDeclineRequestData {
 
 impl Validate for ClanDeclineRequestData {}
 
-/// `ClanDeletedEventData`.
+/// The data of a `clan/deleted` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanDeletedEventData {
-    /// Clan id.
+    /// The clan id.
     pub clan_id: ClanId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -956,11 +931,11 @@ pub struct ClanDeletedEventData {
 
 impl Validate for ClanDeletedEventData {}
 
-/// `ClanInviteRequestData`.
+/// The data of a `clan/invite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanInviteRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -969,11 +944,11 @@ pub struct ClanInviteRequestData {
 
 impl Validate for ClanInviteRequestData {}
 
-/// `ClanKickRequestData`.
+/// The data of a `clan/kick` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanKickRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -982,11 +957,11 @@ pub struct ClanKickRequestData {
 
 impl Validate for ClanKickRequestData {}
 
-/// `ClanKickedEventData`.
+/// The data of a `clan/kicked` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanKickedEventData {
-    /// Clan id.
+    /// The clan id.
     pub clan_id: ClanId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -995,15 +970,15 @@ pub struct ClanKickedEventData {
 
 impl Validate for ClanKickedEventData {}
 
-/// `ClanRoleChangedEventData`.
+/// The data of a `clan/roleChanged` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanRoleChangedEventData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Clan id.
+    /// The clan id.
     pub clan_id: ClanId,
-    /// New role.
+    /// The new role.
     pub new_role: ClanRole,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1012,15 +987,15 @@ pub struct ClanRoleChangedEventData {
 
 impl Validate for ClanRoleChangedEventData {}
 
-/// `ClanSetRoleRequestData`.
+/// The data of a `clan/setRole` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanSetRoleRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Clan id.
+    /// The clan id.
     pub clan_id: ClanId,
-    /// Target role.
+    /// The target role.
     pub target_role: ClanRole,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1029,11 +1004,11 @@ pub struct ClanSetRoleRequestData {
 
 impl Validate for ClanSetRoleRequestData {}
 
-/// `ClanViewRequestData`.
+/// The data of a `clan/view` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanViewRequestData {
-    /// Clan id.
+    /// The clan id.
     pub clan_id: ClanId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1042,11 +1017,11 @@ pub struct ClanViewRequestData {
 
 impl Validate for ClanViewRequestData {}
 
-/// `ClanViewListOkResponseData`.
+/// The data of a successful `clan/viewList` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanViewListOkResponseData {
-    /// Clan list.
+    /// The clan list.
     pub clan_list: Vec<ClanBaseData>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]

@@ -7,43 +7,42 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
-/// `UserId`.
+/// An user id, as `definitions/userId.json` defines it.
 ///
 /// Example: `"351"`.
 pub type UserId = String;
 
-/// Additional custom properties to set in engine StartScript for this object, must not collide with existing properties
+/// Additional custom properties to set in engine StartScript for this object, must not collide with existing properties.
 pub type CustomStartScriptProperties = BTreeMap<String, String>;
 
-/// `Player`.
+/// A player, as `definitions/player.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Player {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Name of the player, must be unique just like userId
+    /// Name of the player, must be unique just like userId.
     pub name: String,
-    /// Password.
+    /// The password.
     pub password: String,
-    /// Rank.
+    /// The rank.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub rank: Option<i64>,
-    /// Country code.
+    /// The country code.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub country_code: Option<String>,
-    /// Custom properties.
+    /// The custom properties.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -57,36 +56,36 @@ pub struct Player {
 
 impl Validate for Player {}
 
-/// `Bot`.
+/// A bot, as `definitions/bot.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Bot {
-    /// UserId of the player hosting this AI
+    /// UserId of the player hosting this AI.
     pub host_user_id: String,
-    /// Name.
+    /// The name.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
-    /// Short name of the AI library
+    /// Short name of the AI library.
     pub ai_short_name: String,
-    /// Ai version.
+    /// The ai version.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub ai_version: Option<String>,
-    /// AI-specific options
+    /// AI-specific options.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub ai_options: Option<BTreeMap<String, String>>,
-    /// Custom properties.
+    /// The custom properties.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -100,19 +99,19 @@ pub struct Bot {
 
 impl Validate for Bot {}
 
-/// `TeamColor`.
+/// The `color` of a `Team`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamColor {
-    /// R.
+    /// The r.
     ///
     /// From 0 to 1.
     pub r: f64,
-    /// G.
+    /// The g.
     ///
     /// From 0 to 1.
     pub g: f64,
-    /// B.
+    /// The b.
     ///
     /// From 0 to 1.
     pub b: f64,
@@ -145,13 +144,13 @@ impl Validate for TeamColor {
     }
 }
 
-/// `TeamStartPos`.
+/// The `startPos` of a `Team`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamStartPos {
-    /// X.
+    /// The x.
     pub x: i64,
-    /// Y.
+    /// The y.
     pub y: i64,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -160,25 +159,25 @@ pub struct TeamStartPos {
 
 impl Validate for TeamStartPos {}
 
-/// `Team`.
+/// A team, as `definitions/team.json` defines it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Team {
-    /// Players.
+    /// The players.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub players: Option<Vec<Player>>,
-    /// Bots.
+    /// The bots.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub bots: Option<Vec<Bot>>,
-    /// Advantage.
+    /// The advantage.
     ///
     /// At least -1.
     #[serde(
@@ -187,7 +186,7 @@ pub struct Team {
         skip_serializing_if = "Option::is_none"
     )]
     pub advantage: Option<f64>,
-    /// Income multiplier.
+    /// The income multiplier.
     ///
     /// At least 0.
     #[serde(
@@ -196,28 +195,28 @@ pub struct Team {
         skip_serializing_if = "Option::is_none"
     )]
     pub income_multiplier: Option<f64>,
-    /// Faction.
+    /// The faction.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub faction: Option<String>,
-    /// Color.
+    /// The color.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub color: Option<TeamColor>,
-    /// Start pos.
+    /// The start pos.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub start_pos: Option<TeamStartPos>,
-    /// Custom properties.
+    /// The custom properties.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -256,23 +255,23 @@ impl Validate for Team {
     }
 }
 
-/// `StartBox`.
+/// A start box, as `definitions/startBox.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartBox {
-    /// Top.
+    /// The top.
     ///
     /// From 0 to 1.
     pub top: f64,
-    /// Bottom.
+    /// The bottom.
     ///
     /// From 0 to 1.
     pub bottom: f64,
-    /// Left.
+    /// The left.
     ///
     /// From 0 to 1.
     pub left: f64,
-    /// Right.
+    /// The right.
     ///
     /// From 0 to 1.
     pub right: f64,
@@ -311,29 +310,29 @@ impl Validate for StartBox {
     }
 }
 
-/// `AllyTeam`.
+/// An ally team, as `definitions/allyTeam.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AllyTeam {
-    /// Teams.
+    /// The teams.
     ///
     /// At least 1 item.
     pub teams: Vec<Team>,
-    /// Start box.
+    /// The start box.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub start_box: Option<StartBox>,
-    /// 0-based indexes into of the other allyteams to ally with
+    /// 0-based indexes into of the other allyteams to ally with.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub allies: Option<Vec<i64>>,
-    /// Custom properties.
+    /// The custom properties.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -367,11 +366,11 @@ impl Validate for AllyTeam {
     }
 }
 
-/// `TeamSetup`.
+/// How many players a team takes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamSetup {
-    /// Max players.
+    /// The max players.
     ///
     /// At least 1.
     pub max_players: u64,
@@ -391,17 +390,17 @@ impl Validate for TeamSetup {
     }
 }
 
-/// config for this ally team
+/// Config for this ally team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AllyTeamSetup {
-    /// Max teams.
+    /// The max teams.
     ///
     /// At least 1.
     pub max_teams: u64,
-    /// Start box.
+    /// The start box.
     pub start_box: StartBox,
-    /// Teams.
+    /// The teams.
     pub teams: Vec<TeamSetup>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -432,22 +431,22 @@ impl Validate for AllyTeamSetup {
     }
 }
 
-/// each object describes an ally team
+/// Each object describes an ally team.
 pub type AllyTeamConfig = Vec<AllyTeamSetup>;
 
-/// `BattleId`.
+/// A battle id, as `definitions/battleId.json` defines it.
 ///
 /// The schema gives it the format `uuid`, which draft-07 validators do not check, so neither does this crate.
 ///
 /// Example: `"75bfc493-2b9d-495d-a453-06722fdca2ea"`.
 pub type BattleId = String;
 
-/// `ClanId`.
+/// A clan id, as `definitions/clanId.json` defines it.
 ///
 /// Example: `"12345"`.
 pub type ClanId = String;
 
-/// `ClanRole`.
+/// A clan role, as `definitions/clanRole.json` defines it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ClanRole {
     /// `member`
@@ -474,20 +473,20 @@ impl ClanRole {
 
 impl Validate for ClanRole {}
 
-/// Unix timestamp in microseconds
+/// Unix timestamp in microseconds.
 ///
 /// Example: `1705432698000000`.
 pub type UnixTime = i64;
 
-/// `ClanMember`.
+/// A clan member, as `definitions/clanMember.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanMember {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Role.
+    /// The role.
     pub role: ClanRole,
-    /// Joined at.
+    /// The joined at.
     pub joined_at: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -496,23 +495,23 @@ pub struct ClanMember {
 
 impl Validate for ClanMember {}
 
-/// `Clan`.
+/// A clan, as `definitions/clan.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Clan {
-    /// Clan id.
+    /// The clan id.
     pub clan_id: ClanId,
-    /// Name.
+    /// The name.
     ///
     /// At most 30 characters.
     pub name: String,
-    /// Tag.
+    /// The tag.
     ///
     /// From 3 to 10 characters.
     pub tag: String,
-    /// Language.
+    /// The language.
     pub language: String,
-    /// Description.
+    /// The description.
     ///
     /// At most 500 characters.
     #[serde(
@@ -521,7 +520,7 @@ pub struct Clan {
         skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
-    /// Members.
+    /// The members.
     pub members: Vec<ClanMember>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -552,21 +551,21 @@ impl Validate for Clan {
     }
 }
 
-/// `ClanBaseData`.
+/// A clan base data, as `definitions/clanBaseData.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanBaseData {
-    /// Clan id.
+    /// The clan id.
     pub clan_id: ClanId,
-    /// Name.
+    /// The name.
     ///
     /// At most 30 characters.
     pub name: String,
-    /// Tag.
+    /// The tag.
     ///
     /// From 3 to 10 characters.
     pub tag: String,
-    /// Language.
+    /// The language.
     pub language: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -590,19 +589,19 @@ impl Validate for ClanBaseData {
     }
 }
 
-/// `ClanUpdateableBaseData`.
+/// A clan updateable base data, as `definitions/clanUpdateableBaseData.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanUpdateableBaseData {
-    /// Name.
+    /// The name.
     ///
     /// At most 30 characters.
     pub name: String,
-    /// Tag.
+    /// The tag.
     ///
     /// From 3 to 10 characters.
     pub tag: String,
-    /// Language.
+    /// The language.
     pub language: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -626,21 +625,21 @@ impl Validate for ClanUpdateableBaseData {
     }
 }
 
-/// `ClanUpdateableData`.
+/// A clan updateable data, as `definitions/clanUpdateableData.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanUpdateableData {
-    /// Name.
+    /// The name.
     ///
     /// At most 30 characters.
     pub name: String,
-    /// Tag.
+    /// The tag.
     ///
     /// From 3 to 10 characters.
     pub tag: String,
-    /// Language.
+    /// The language.
     pub language: String,
-    /// Description.
+    /// The description.
     ///
     /// At most 500 characters.
     #[serde(
@@ -678,16 +677,16 @@ impl Validate for ClanUpdateableData {
     }
 }
 
-/// an opaque value to allow history retrieval
+/// An opaque value to allow history retrieval.
 ///
 /// Example: `"-576460745805023"`.
 pub type HistoryMarker = String;
 
-/// `GameOption`.
+/// The value of a game option.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GameOption {
-    /// Value.
+    /// The value.
     pub value: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -696,17 +695,17 @@ pub struct GameOption {
 
 impl Validate for GameOption {}
 
-/// this represent an array, items should be sorted lexicographically on their keys
+/// This represent an array, items should be sorted lexicographically on their keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAllyTeam {
-    /// Start box.
+    /// The start box.
     pub start_box: StartBox,
-    /// Max teams.
+    /// The max teams.
     ///
     /// At least 1.
     pub max_teams: u64,
-    /// Teams.
+    /// The teams.
     pub teams: BTreeMap<String, TeamSetup>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -737,7 +736,7 @@ impl Validate for LobbyAllyTeam {
     }
 }
 
-/// `AssetStatus`.
+/// Whether a player has what the battle needs: engine, game and map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AssetStatus {
     /// `missing`
@@ -764,21 +763,21 @@ impl AssetStatus {
 
 impl Validate for AssetStatus {}
 
-/// `LobbyPlayer`.
+/// A value of the `players` map of a `LobbyDetails`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyPlayer {
-    /// Id.
+    /// The id.
     pub id: UserId,
-    /// Ally team.
+    /// The ally team.
     pub ally_team: String,
-    /// Team.
+    /// The team.
     pub team: String,
-    /// Player.
+    /// The player.
     pub player: String,
-    /// Is ready.
+    /// Whether it is ready.
     pub is_ready: bool,
-    /// Asset status.
+    /// The asset status.
     pub asset_status: AssetStatus,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -787,13 +786,13 @@ pub struct LobbyPlayer {
 
 impl Validate for LobbyPlayer {}
 
-/// `LobbySpectator`.
+/// A value of the `spectators` map of a `LobbyDetails`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbySpectator {
-    /// Id.
+    /// The id.
     pub id: UserId,
-    /// Join queue position.
+    /// The join queue position.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -807,21 +806,21 @@ pub struct LobbySpectator {
 
 impl Validate for LobbySpectator {}
 
-/// `LobbyBot`.
+/// A value of the `bots` map of a `LobbyDetails`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyBot {
-    /// server assigned unique identifier for the bot
+    /// Server assigned unique identifier for the bot.
     pub id: String,
-    /// which player will run the bot. It is the same as the player that added the bot.
+    /// Which player will run the bot. It is the same as the player that added the bot.
     pub host_user_id: UserId,
-    /// Ally team.
+    /// The ally team.
     pub ally_team: String,
-    /// Team.
+    /// The team.
     pub team: String,
-    /// Player.
+    /// The player.
     pub player: String,
-    /// name to display in the lobby
+    /// Name to display in the lobby.
     ///
     /// At most 20 characters.
     #[serde(
@@ -830,18 +829,18 @@ pub struct LobbyBot {
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
-    /// short name of the bot. Used to uniquely identify which bot to run
+    /// Short name of the bot. Used to uniquely identify which bot to run.
     ///
     /// At most 20 characters.
     pub short_name: String,
-    /// Version.
+    /// The version.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub version: Option<String>,
-    /// Options.
+    /// The options.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -871,13 +870,13 @@ impl Validate for LobbyBot {
     }
 }
 
-/// If a battle is currently happening, here are the info
+/// If a battle is currently happening, here are the info.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CurrentBattle {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Started at.
+    /// The started at.
     pub started_at: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -886,7 +885,7 @@ pub struct CurrentBattle {
 
 impl Validate for CurrentBattle {}
 
-/// `VoteAction`.
+/// A vote actions, as `definitions/voteActions.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum VoteAction {
@@ -900,7 +899,7 @@ pub enum VoteAction {
     /// `type: "changeMap"`.
     #[serde(rename = "changeMap", rename_all = "camelCase")]
     ChangeMap {
-        /// New map name.
+        /// The new map name.
         new_map_name: String,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -909,7 +908,7 @@ pub enum VoteAction {
     /// `type: "appointBoss"`.
     #[serde(rename = "appointBoss", rename_all = "camelCase")]
     AppointBoss {
-        /// Boss id.
+        /// The boss id.
         boss_id: UserId,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -918,9 +917,9 @@ pub enum VoteAction {
     /// `type: "kickban"`.
     #[serde(rename = "kickban", rename_all = "camelCase")]
     Kickban {
-        /// User id.
+        /// The user id.
         user_id: UserId,
-        /// Ban until.
+        /// The ban until.
         #[serde(
             default,
             deserialize_with = "crate::field::present",
@@ -935,7 +934,7 @@ pub enum VoteAction {
 
 impl Validate for VoteAction {}
 
-/// `Vote`.
+/// Where a voter stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Vote {
     /// `pending`
@@ -966,11 +965,11 @@ impl Vote {
 
 impl Validate for Vote {}
 
-/// `Voter`.
+/// How one voter voted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Voter {
-    /// Vote.
+    /// The vote.
     pub vote: Vote,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -979,19 +978,19 @@ pub struct Voter {
 
 impl Validate for Voter {}
 
-/// `LobbyVote`.
+/// The `currentVote` of a `LobbyDetails`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVote {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Action.
+    /// The action.
     pub action: VoteAction,
-    /// Initiator.
+    /// The initiator.
     pub initiator: UserId,
-    /// indexed by the userId. The initiator is also included in this object
+    /// Indexed by the userId. The initiator is also included in this object.
     pub voters: BTreeMap<String, Voter>,
-    /// Until.
+    /// The until.
     pub until: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1000,7 +999,7 @@ pub struct LobbyVote {
 
 impl Validate for LobbyVote {}
 
-/// `VoteOutcome`.
+/// A vote outcomes, as `definitions/voteOutcomes.json` defines it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum VoteOutcome {
     /// `passed`
@@ -1031,15 +1030,15 @@ impl VoteOutcome {
 
 impl Validate for VoteOutcome {}
 
-/// `VoteHistoryEntry`.
+/// A vote that has ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VoteHistoryEntry {
-    /// Vote.
+    /// The vote.
     pub vote: VoteAction,
-    /// Outcome.
+    /// The outcome.
     pub outcome: VoteOutcome,
-    /// Finished at.
+    /// The finished at.
     pub finished_at: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1048,49 +1047,49 @@ pub struct VoteHistoryEntry {
 
 impl Validate for VoteHistoryEntry {}
 
-/// The full state of a lobby
+/// The full state of a lobby.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyDetails {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Name.
+    /// The name.
     pub name: String,
-    /// Map name.
+    /// The map name.
     pub map_name: String,
-    /// Engine version.
+    /// The engine version.
     pub engine_version: String,
-    /// Game version.
+    /// The game version.
     pub game_version: String,
-    /// object indexed by the game option key
+    /// Object indexed by the game option key.
     pub game_options: BTreeMap<String, GameOption>,
-    /// Ally team config.
+    /// The ally team config.
     pub ally_team_config: BTreeMap<String, LobbyAllyTeam>,
-    /// Are bosses enabled.
+    /// Whether bosses are enabled.
     pub are_bosses_enabled: bool,
-    /// Bosses.
+    /// The bosses.
     pub bosses: BTreeMap<String, JsonObject>,
-    /// Players.
+    /// The players.
     pub players: BTreeMap<String, LobbyPlayer>,
-    /// Spectators.
+    /// The spectators.
     pub spectators: BTreeMap<String, LobbySpectator>,
-    /// Bots.
+    /// The bots.
     pub bots: BTreeMap<String, LobbyBot>,
-    /// If a battle is currently happening, here are the info
+    /// If a battle is currently happening, here are the info.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub current_battle: Option<CurrentBattle>,
-    /// Current vote.
+    /// The current vote.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub current_vote: Option<LobbyVote>,
-    /// Vote history.
+    /// The vote history.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -1124,16 +1123,16 @@ impl Validate for LobbyDetails {
     }
 }
 
-/// `LobbyId`.
+/// A lobby id, as `definitions/lobbyId.json` defines it.
 ///
 /// Example: `"1882f6b2e3a4d14f24acb7aa"`.
 pub type LobbyId = String;
 
-/// `BattleStartedAt`.
+/// When the battle of a lobby started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleStartedAt {
-    /// Started at.
+    /// The started at.
     pub started_at: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1146,21 +1145,21 @@ impl Validate for BattleStartedAt {}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyOverview {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Name.
+    /// The name.
     pub name: String,
-    /// Player count.
+    /// The player count.
     pub player_count: i64,
-    /// Max player count.
+    /// The max player count.
     pub max_player_count: i64,
-    /// Map name.
+    /// The map name.
     pub map_name: String,
-    /// Engine version.
+    /// The engine version.
     pub engine_version: String,
-    /// Game version.
+    /// The game version.
     pub game_version: String,
-    /// Current battle.
+    /// The current battle.
     ///
     /// Required, but may be `null` (`None`).
     #[serde(deserialize_with = "crate::field::nullable")]
@@ -1172,18 +1171,18 @@ pub struct LobbyOverview {
 
 impl Validate for LobbyOverview {}
 
-/// `PartyId`.
+/// A party id, as `definitions/partyId.json` defines it.
 ///
 /// Example: `"1882f6b2e3a4d14f24acb7aa"`.
 pub type PartyId = String;
 
-/// `PartyStateMember`.
+/// An item of the `members` of a `PartyState`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyStateMember {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Joined at.
+    /// The joined at.
     pub joined_at: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1192,13 +1191,13 @@ pub struct PartyStateMember {
 
 impl Validate for PartyStateMember {}
 
-/// `PartyStateInvited`.
+/// An item of the `invited` of a `PartyState`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyStateInvited {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Invited at.
+    /// The invited at.
     pub invited_at: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1207,19 +1206,19 @@ pub struct PartyStateInvited {
 
 impl Validate for PartyStateInvited {}
 
-/// `PartyState`.
+/// A party state, as `definitions/partyState.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyState {
-    /// Id.
+    /// The id.
     pub id: PartyId,
-    /// Members.
+    /// The members.
     pub members: Vec<PartyStateMember>,
-    /// Max members.
+    /// The max members.
     ///
     /// At least 1.
     pub max_members: u64,
-    /// Invited.
+    /// The invited.
     pub invited: Vec<PartyStateInvited>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1237,11 +1236,11 @@ impl Validate for PartyState {
     }
 }
 
-/// `Engine`.
+/// An engine, by version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Engine {
-    /// Version.
+    /// The version.
     pub version: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1250,11 +1249,11 @@ pub struct Engine {
 
 impl Validate for Engine {}
 
-/// `SpringArchive`.
+/// A game or a map, by its Spring name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpringArchive {
-    /// Spring name.
+    /// The spring name.
     pub spring_name: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1267,19 +1266,19 @@ impl Validate for SpringArchive {}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrivateBattle {
-    /// Username.
+    /// The username.
     pub username: String,
-    /// Password.
+    /// The password.
     pub password: String,
-    /// Ip.
+    /// The ip.
     pub ip: BattleId,
-    /// Port.
+    /// The port.
     pub port: f64,
-    /// Engine.
+    /// The engine.
     pub engine: Engine,
-    /// Game.
+    /// The game.
     pub game: SpringArchive,
-    /// Map.
+    /// The map.
     pub map: SpringArchive,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1288,7 +1287,7 @@ pub struct PrivateBattle {
 
 impl Validate for PrivateBattle {}
 
-/// `UserStatus`.
+/// What a user is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum UserStatus {
     /// `offline`
@@ -1319,7 +1318,7 @@ impl UserStatus {
 
 impl Validate for UserStatus {}
 
-/// `Rating`.
+/// A user's rating.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rating {
@@ -1332,7 +1331,7 @@ pub struct Rating {
 
 impl Validate for Rating {}
 
-/// `UserRole`.
+/// A role a user holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum UserRole {
     /// `contributor`
@@ -1367,13 +1366,13 @@ impl UserRole {
 
 impl Validate for UserRole {}
 
-/// `OutgoingFriendRequest`.
+/// A friend request the user sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutgoingFriendRequest {
-    /// To.
+    /// The to.
     pub to: UserId,
-    /// Sent at.
+    /// The sent at.
     pub sent_at: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1382,13 +1381,13 @@ pub struct OutgoingFriendRequest {
 
 impl Validate for OutgoingFriendRequest {}
 
-/// `IncomingFriendRequest`.
+/// A friend request the user received.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IncomingFriendRequest {
-    /// From.
+    /// The from.
     pub from: UserId,
-    /// Sent at.
+    /// The sent at.
     pub sent_at: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1397,38 +1396,38 @@ pub struct IncomingFriendRequest {
 
 impl Validate for IncomingFriendRequest {}
 
-/// `PrivateUser`.
+/// A private user, as `definitions/privateUser.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrivateUser {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Username.
+    /// The username.
     pub username: String,
-    /// Display name.
+    /// The display name.
     pub display_name: String,
-    /// Clan base data.
+    /// The clan base data.
     ///
     /// Required, but may be `null` (`None`).
     #[serde(deserialize_with = "crate::field::nullable")]
     pub clan_base_data: Option<ClanBaseData>,
-    /// Country code.
+    /// The country code.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub country_code: Option<String>,
-    /// Status.
+    /// The status.
     pub status: UserStatus,
-    /// Rating.
+    /// The rating.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub rating: Option<Rating>,
-    /// Roles.
+    /// The roles.
     ///
     /// No item twice.
     #[serde(
@@ -1437,34 +1436,34 @@ pub struct PrivateUser {
         skip_serializing_if = "Option::is_none"
     )]
     pub roles: Option<Vec<UserRole>>,
-    /// Party.
+    /// The party.
     ///
     /// Required, but may be `null` (`None`).
     #[serde(deserialize_with = "crate::field::nullable")]
     pub party: Option<PartyState>,
-    /// Invited to parties.
+    /// The invited to parties.
     pub invited_to_parties: Vec<PartyState>,
-    /// Friend ids.
+    /// The friend ids.
     pub friend_ids: Vec<String>,
-    /// Outgoing friend request.
+    /// The outgoing friend request.
     pub outgoing_friend_request: Vec<OutgoingFriendRequest>,
-    /// Incoming friend request.
+    /// The incoming friend request.
     pub incoming_friend_request: Vec<IncomingFriendRequest>,
-    /// Ignore ids.
+    /// The ignore ids.
     pub ignore_ids: Vec<String>,
-    /// Current battle.
+    /// The current battle.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub current_battle: Option<PrivateBattle>,
-    /// Current lobby.
+    /// The current lobby.
     ///
     /// Required, but may be `null` (`None`).
     #[serde(deserialize_with = "crate::field::nullable")]
     pub current_lobby: Option<String>,
-    /// Clan invites.
+    /// The clan invites.
     pub clan_invites: Vec<ClanId>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1506,7 +1505,7 @@ impl Validate for PrivateUser {
     }
 }
 
-/// `StartPosType`.
+/// A start pos type, as `definitions/startPosType.json` defines it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum StartPosType {
     /// `fixed`
@@ -1537,38 +1536,38 @@ impl StartPosType {
 
 impl Validate for StartPosType {}
 
-/// `User`.
+/// An user, as `definitions/user.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Username.
+    /// The username.
     pub username: String,
-    /// Display name.
+    /// The display name.
     pub display_name: String,
-    /// Clan base data.
+    /// The clan base data.
     ///
     /// Required, but may be `null` (`None`).
     #[serde(deserialize_with = "crate::field::nullable")]
     pub clan_base_data: Option<ClanBaseData>,
-    /// Country code.
+    /// The country code.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub country_code: Option<String>,
-    /// Status.
+    /// The status.
     pub status: UserStatus,
-    /// Rating.
+    /// The rating.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub rating: Option<Rating>,
-    /// Roles.
+    /// The roles.
     ///
     /// No item twice.
     #[serde(

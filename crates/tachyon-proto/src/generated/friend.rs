@@ -7,20 +7,19 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::Validate;
 
 /// `friend/acceptRequest` request.
 ///
-/// Accept an incoming friend request
+/// Accept an incoming friend request.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendAcceptRequestRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: FriendAcceptRequestRequestData,
 }
 
@@ -40,9 +39,7 @@ impl Serialize for FriendAcceptRequestRequest {
     }
 }
 
-/// `friend/acceptRequest` response.
-///
-/// Accept an incoming friend request
+/// `friend/acceptRequest` response: answers a [`FriendAcceptRequestRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,14 +143,14 @@ impl fmt::Display for FriendAcceptRequestFailReason {
 
 /// `friend/cancelRequest` request.
 ///
-/// Cancel an invite sent to someone
+/// Cancel an invite sent to someone.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendCancelRequestRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: FriendCancelRequestRequestData,
 }
 
@@ -173,9 +170,7 @@ impl Serialize for FriendCancelRequestRequest {
     }
 }
 
-/// `friend/cancelRequest` response.
-///
-/// Cancel an invite sent to someone
+/// `friend/cancelRequest` response: answers a [`FriendCancelRequestRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,7 +269,7 @@ impl fmt::Display for FriendCancelRequestFailReason {
 
 /// `friend/list` request.
 ///
-/// Retrieve the status of your friendlist
+/// Retrieve the status of your friendlist.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -299,9 +294,7 @@ impl Serialize for FriendListRequest {
     }
 }
 
-/// `friend/list` response.
-///
-/// Retrieve the status of your friendlist
+/// `friend/list` response: answers a [`FriendListRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -335,14 +328,14 @@ impl Serialize for FriendListResponse {
 
 /// `friend/rejectRequest` request.
 ///
-/// Reject a friend request
+/// Reject a friend request.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendRejectRequestRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: FriendRejectRequestRequestData,
 }
 
@@ -362,9 +355,7 @@ impl Serialize for FriendRejectRequestRequest {
     }
 }
 
-/// `friend/rejectRequest` response.
-///
-/// Reject a friend request
+/// `friend/rejectRequest` response: answers a [`FriendRejectRequestRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -468,14 +459,14 @@ impl fmt::Display for FriendRejectRequestFailReason {
 
 /// `friend/remove` request.
 ///
-/// Remove a player from your friendlist
+/// Remove a player from your friendlist.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendRemoveRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: FriendRemoveRequestData,
 }
 
@@ -495,9 +486,7 @@ impl Serialize for FriendRemoveRequest {
     }
 }
 
-/// `friend/remove` response.
-///
-/// Remove a player from your friendlist
+/// `friend/remove` response: answers a [`FriendRemoveRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -599,14 +588,14 @@ impl fmt::Display for FriendRemoveFailReason {
 
 /// `friend/removed` event.
 ///
-/// Notify the player that they are no longer friend with a player. Typically, that player removed them from their friendlist
+/// Notify the player that they are no longer friend with a player. Typically, that player removed them from their friendlist.
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendRemovedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: FriendRemovedEventData,
 }
 
@@ -628,14 +617,14 @@ impl Serialize for FriendRemovedEvent {
 
 /// `friend/requestAccepted` event.
 ///
-/// Notify the player that their friend request has been accepted
+/// Notify the player that their friend request has been accepted.
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendRequestAcceptedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: FriendRequestAcceptedEventData,
 }
 
@@ -657,14 +646,14 @@ impl Serialize for FriendRequestAcceptedEvent {
 
 /// `friend/requestCancelled` event.
 ///
-/// Notify the player that a friend request they received is no longer valid
+/// Notify the player that a friend request they received is no longer valid.
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendRequestCancelledEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: FriendRequestCancelledEventData,
 }
 
@@ -686,14 +675,14 @@ impl Serialize for FriendRequestCancelledEvent {
 
 /// `friend/requestReceived` event.
 ///
-/// Notify the player that someone sent them a friend request
+/// Notify the player that someone sent them a friend request.
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendRequestReceivedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: FriendRequestReceivedEventData,
 }
 
@@ -715,14 +704,14 @@ impl Serialize for FriendRequestReceivedEvent {
 
 /// `friend/requestRejected` event.
 ///
-/// Notify the player that their friend request has been rejected
+/// Notify the player that their friend request has been rejected.
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendRequestRejectedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: FriendRequestRejectedEventData,
 }
 
@@ -744,14 +733,14 @@ impl Serialize for FriendRequestRejectedEvent {
 
 /// `friend/sendRequest` request.
 ///
-/// Send a friend request to the target player
+/// Send a friend request to the target player.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FriendSendRequestRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: FriendSendRequestRequestData,
 }
 
@@ -771,9 +760,7 @@ impl Serialize for FriendSendRequestRequest {
     }
 }
 
-/// `friend/sendRequest` response.
-///
-/// Send a friend request to the target player
+/// `friend/sendRequest` response: answers a [`FriendSendRequestRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -889,11 +876,11 @@ impl fmt::Display for FriendSendRequestFailReason {
     }
 }
 
-/// `FriendAcceptRequestRequestData`.
+/// The data of a `friend/acceptRequest` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendAcceptRequestRequestData {
-    /// From.
+    /// The from.
     pub from: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -902,11 +889,11 @@ pub struct FriendAcceptRequestRequestData {
 
 impl Validate for FriendAcceptRequestRequestData {}
 
-/// `FriendCancelRequestRequestData`.
+/// The data of a `friend/cancelRequest` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendCancelRequestRequestData {
-    /// To.
+    /// The to.
     pub to: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -915,13 +902,13 @@ pub struct FriendCancelRequestRequestData {
 
 impl Validate for FriendCancelRequestRequestData {}
 
-/// `FriendListFriend`.
+/// An item of the `friends` of a `FriendListOkResponseData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendListFriend {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// Added at.
+    /// The added at.
     pub added_at: UnixTime,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -930,15 +917,15 @@ pub struct FriendListFriend {
 
 impl Validate for FriendListFriend {}
 
-/// `FriendListOkResponseData`.
+/// The data of a successful `friend/list` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendListOkResponseData {
-    /// Friends.
+    /// The friends.
     pub friends: Vec<FriendListFriend>,
-    /// Outgoing pending requests.
+    /// The outgoing pending requests.
     pub outgoing_pending_requests: Vec<OutgoingFriendRequest>,
-    /// Incoming pending requests.
+    /// The incoming pending requests.
     pub incoming_pending_requests: Vec<IncomingFriendRequest>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -947,11 +934,11 @@ pub struct FriendListOkResponseData {
 
 impl Validate for FriendListOkResponseData {}
 
-/// `FriendRejectRequestRequestData`.
+/// The data of a `friend/rejectRequest` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRejectRequestRequestData {
-    /// From.
+    /// The from.
     pub from: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -960,11 +947,11 @@ pub struct FriendRejectRequestRequestData {
 
 impl Validate for FriendRejectRequestRequestData {}
 
-/// `FriendRemoveRequestData`.
+/// The data of a `friend/remove` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRemoveRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -973,11 +960,11 @@ pub struct FriendRemoveRequestData {
 
 impl Validate for FriendRemoveRequestData {}
 
-/// `FriendRemovedEventData`.
+/// The data of a `friend/removed` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRemovedEventData {
-    /// From.
+    /// The from.
     pub from: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -986,11 +973,11 @@ pub struct FriendRemovedEventData {
 
 impl Validate for FriendRemovedEventData {}
 
-/// `FriendRequestAcceptedEventData`.
+/// The data of a `friend/requestAccepted` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestAcceptedEventData {
-    /// From.
+    /// The from.
     pub from: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -999,11 +986,11 @@ pub struct FriendRequestAcceptedEventData {
 
 impl Validate for FriendRequestAcceptedEventData {}
 
-/// `FriendRequestCancelledEventData`.
+/// The data of a `friend/requestCancelled` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestCancelledEventData {
-    /// From.
+    /// The from.
     pub from: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1012,11 +999,11 @@ pub struct FriendRequestCancelledEventData {
 
 impl Validate for FriendRequestCancelledEventData {}
 
-/// `FriendRequestReceivedEventData`.
+/// The data of a `friend/requestReceived` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestReceivedEventData {
-    /// From.
+    /// The from.
     pub from: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1025,11 +1012,11 @@ pub struct FriendRequestReceivedEventData {
 
 impl Validate for FriendRequestReceivedEventData {}
 
-/// `FriendRequestRejectedEventData`.
+/// The data of a `friend/requestRejected` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestRejectedEventData {
-    /// From.
+    /// The from.
     pub from: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -1038,11 +1025,11 @@ pub struct FriendRequestRejectedEventData {
 
 impl Validate for FriendRequestRejectedEventData {}
 
-/// `FriendSendRequestRequestData`.
+/// The data of a `friend/sendRequest` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendSendRequestRequestData {
-    /// To.
+    /// The to.
     pub to: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]

@@ -8,20 +8,19 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
 /// `lobby/addBot` request.
 ///
-/// Add a bot to the specified ally team
+/// Add a bot to the specified ally team.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyAddBotRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyAddBotRequestData,
 }
 
@@ -41,9 +40,7 @@ impl Serialize for LobbyAddBotRequest {
     }
 }
 
-/// `lobby/addBot` response.
-///
-/// Add a bot to the specified ally team
+/// `lobby/addBot` response: answers a [`LobbyAddBotRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,14 +142,14 @@ impl fmt::Display for LobbyAddBotFailReason {
 
 /// `lobby/appointBoss` request.
 ///
-/// Make the designated player a boss
+/// Make the designated player a boss.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyAppointBossRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyAppointBossRequestData,
 }
 
@@ -172,9 +169,7 @@ impl Serialize for LobbyAppointBossRequest {
     }
 }
 
-/// `lobby/appointBoss` response.
-///
-/// Make the designated player a boss
+/// `lobby/appointBoss` response: answers a [`LobbyAppointBossRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -271,14 +266,14 @@ impl fmt::Display for LobbyAppointBossFailReason {
 
 /// `lobby/create` request.
 ///
-/// Create a lobby
+/// Create a lobby.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyCreateRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyCreateRequestData,
 }
 
@@ -298,9 +293,7 @@ impl Serialize for LobbyCreateRequest {
     }
 }
 
-/// `lobby/create` response.
-///
-/// Create a lobby
+/// `lobby/create` response: answers a [`LobbyCreateRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -341,7 +334,7 @@ impl Serialize for LobbyCreateResponse {
 pub struct LobbyJoinRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyJoinRequestData,
 }
 
@@ -361,9 +354,7 @@ impl Serialize for LobbyJoinRequest {
     }
 }
 
-/// `lobby/join` response.
-///
-/// Join a lobby. On success, get the lobby state and will receive updated events as long as player is in lobby.
+/// `lobby/join` response: answers a [`LobbyJoinRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -472,7 +463,7 @@ impl fmt::Display for LobbyJoinFailReason {
 pub struct LobbyJoinAllyTeamRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyJoinAllyTeamRequestData,
 }
 
@@ -492,9 +483,7 @@ impl Serialize for LobbyJoinAllyTeamRequest {
     }
 }
 
-/// `lobby/joinAllyTeam` response.
-///
-/// Joins the given ally team in an empty team.
+/// `lobby/joinAllyTeam` response: answers a [`LobbyJoinAllyTeamRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -623,9 +612,7 @@ impl Serialize for LobbyJoinBattleRequest {
     }
 }
 
-/// `lobby/joinBattle` response.
-///
-/// Join the battle this lobby is currently playing (as a spectator). If the request success, the client should receive shortly after a battle/start request from the server with the data required to join the game.
+/// `lobby/joinBattle` response: answers a [`LobbyJoinBattleRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -757,9 +744,7 @@ impl Serialize for LobbyJoinQueueRequest {
     }
 }
 
-/// `lobby/joinQueue` response.
-///
-/// Joins the waiting queue to play. The server will automatically put the user in the first suitable ally team when the time comes.
+/// `lobby/joinQueue` response: answers a [`LobbyJoinQueueRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -856,14 +841,14 @@ impl fmt::Display for LobbyJoinQueueFailReason {
 
 /// `lobby/kickban` request.
 ///
-/// Ban a user from a lobby (and kick them out)
+/// Ban a user from a lobby (and kick them out).
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyKickbanRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyKickbanRequestData,
 }
 
@@ -883,9 +868,7 @@ impl Serialize for LobbyKickbanRequest {
     }
 }
 
-/// `lobby/kickban` response.
-///
-/// Ban a user from a lobby (and kick them out)
+/// `lobby/kickban` response: answers a [`LobbyKickbanRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -919,7 +902,7 @@ impl Serialize for LobbyKickbanResponse {
 
 /// `lobby/leave` request.
 ///
-/// Leave the lobby, also unsubscribe from any update
+/// Leave the lobby, also unsubscribe from any update.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -944,9 +927,7 @@ impl Serialize for LobbyLeaveRequest {
     }
 }
 
-/// `lobby/leave` response.
-///
-/// Leave the lobby, also unsubscribe from any update
+/// `lobby/leave` response: answers a [`LobbyLeaveRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -980,14 +961,14 @@ impl Serialize for LobbyLeaveResponse {
 
 /// `lobby/left` event.
 ///
-/// Sent by the server when the player is removed from the lobby. Can be kicked/ban or the lobby crashed
+/// Sent by the server when the player is removed from the lobby. Can be kicked/ban or the lobby crashed.
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyLeftEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: LobbyLeftEventData,
 }
 
@@ -1009,14 +990,14 @@ impl Serialize for LobbyLeftEvent {
 
 /// `lobby/listReset` event.
 ///
-/// Sent by the server to give the client the full list of all lobbies
+/// Sent by the server to give the client the full list of all lobbies.
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyListResetEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: LobbyListResetEventData,
 }
 
@@ -1045,7 +1026,7 @@ impl Serialize for LobbyListResetEvent {
 pub struct LobbyListUpdatedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: LobbyListUpdatedEventData,
 }
 
@@ -1067,14 +1048,14 @@ impl Serialize for LobbyListUpdatedEvent {
 
 /// `lobby/removeBot` request.
 ///
-/// Remove the specified bot from the lobby
+/// Remove the specified bot from the lobby.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyRemoveBotRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyRemoveBotRequestData,
 }
 
@@ -1094,9 +1075,7 @@ impl Serialize for LobbyRemoveBotRequest {
     }
 }
 
-/// `lobby/removeBot` response.
-///
-/// Remove the specified bot from the lobby
+/// `lobby/removeBot` response: answers a [`LobbyRemoveBotRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1223,9 +1202,7 @@ impl Serialize for LobbySpectateRequest {
     }
 }
 
-/// `lobby/spectate` response.
-///
-/// Move the client to the spectator queue. If already in spectator queue, has no effect (but still succeed).
+/// `lobby/spectate` response: answers a [`LobbySpectateRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1347,9 +1324,7 @@ impl Serialize for LobbyStartBattleRequest {
     }
 }
 
-/// `lobby/startBattle` response.
-///
-/// Start the battle for the lobby. If this request succeed players will receive a battle/start request.
+/// `lobby/startBattle` response: answers a [`LobbyStartBattleRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1408,9 +1383,7 @@ impl Serialize for LobbySubscribeListRequest {
     }
 }
 
-/// `lobby/subscribeList` response.
-///
-/// Ask the server to send updates about lobby list. Idempotent, subscribing multiple time has no effect.
+/// `lobby/subscribeList` response: answers a [`LobbySubscribeListRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1444,14 +1417,14 @@ impl Serialize for LobbySubscribeListResponse {
 
 /// `lobby/unboss` request.
 ///
-/// Unboss the given user
+/// Unboss the given user.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyUnbossRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyUnbossRequestData,
 }
 
@@ -1471,9 +1444,7 @@ impl Serialize for LobbyUnbossRequest {
     }
 }
 
-/// `lobby/unboss` response.
-///
-/// Unboss the given user
+/// `lobby/unboss` response: answers a [`LobbyUnbossRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1595,9 +1566,7 @@ impl Serialize for LobbyUnsubscribeListRequest {
     }
 }
 
-/// `lobby/unsubscribeList` response.
-///
-/// Ask the server to stop sending updates about lobby list. Idempotent, if not subscribed, will still succeed.
+/// `lobby/unsubscribeList` response: answers a [`LobbyUnsubscribeListRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1638,7 +1607,7 @@ impl Serialize for LobbyUnsubscribeListResponse {
 pub struct LobbyUpdateRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyUpdateRequestData,
 }
 
@@ -1658,9 +1627,7 @@ impl Serialize for LobbyUpdateRequest {
     }
 }
 
-/// `lobby/update` response.
-///
-/// Update some properties of the lobby the player is in.
+/// `lobby/update` response: answers a [`LobbyUpdateRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1701,7 +1668,7 @@ impl Serialize for LobbyUpdateResponse {
 pub struct LobbyUpdateBotRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyUpdateBotRequestData,
 }
 
@@ -1721,9 +1688,7 @@ impl Serialize for LobbyUpdateBotRequest {
     }
 }
 
-/// `lobby/updateBot` response.
-///
-/// Change a bot properties. Some properties like ID and allyTeam can't be changed.
+/// `lobby/updateBot` response: answers a [`LobbyUpdateBotRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1825,14 +1790,14 @@ impl fmt::Display for LobbyUpdateBotFailReason {
 
 /// `lobby/updateClientStatus` request.
 ///
-/// Update the player's status
+/// Update the player's status.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyUpdateClientStatusRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyUpdateClientStatusRequestData,
 }
 
@@ -1852,9 +1817,7 @@ impl Serialize for LobbyUpdateClientStatusRequest {
     }
 }
 
-/// `lobby/updateClientStatus` response.
-///
-/// Update the player's status
+/// `lobby/updateClientStatus` response: answers a [`LobbyUpdateClientStatusRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1960,14 +1923,14 @@ impl fmt::Display for LobbyUpdateClientStatusFailReason {
 
 /// `lobby/updated` event.
 ///
-/// Sent by the server whenever something in the lobby changes. Uses json patch (RFC-7386)
+/// Sent by the server whenever something in the lobby changes. Uses json patch (RFC-7386).
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyUpdatedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: LobbyUpdatedEventData,
 }
 
@@ -1989,14 +1952,14 @@ impl Serialize for LobbyUpdatedEvent {
 
 /// `lobby/voteEnded` event.
 ///
-/// To let clients know a vote has finished and its outcome
+/// To let clients know a vote has finished and its outcome.
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LobbyVoteEndedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: LobbyVoteEndedEventData,
 }
 
@@ -2023,7 +1986,7 @@ impl Serialize for LobbyVoteEndedEvent {
 pub struct LobbyVoteSubmitRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: LobbyVoteSubmitRequestData,
 }
 
@@ -2043,7 +2006,7 @@ impl Serialize for LobbyVoteSubmitRequest {
     }
 }
 
-/// `lobby/voteSubmit` response.
+/// `lobby/voteSubmit` response: answers a [`LobbyVoteSubmitRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -2075,13 +2038,13 @@ impl Serialize for LobbyVoteSubmitResponse {
     }
 }
 
-/// `LobbyAddBotRequestData`.
+/// The data of a `lobby/addBot` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAddBotRequestData {
-    /// Ally team.
+    /// The ally team.
     pub ally_team: String,
-    /// name to display in the lobby
+    /// Name to display in the lobby.
     ///
     /// At most 20 characters.
     #[serde(
@@ -2090,18 +2053,18 @@ pub struct LobbyAddBotRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
-    /// Short name of the bot. Used to uniquely identify which bot to run
+    /// Short name of the bot. Used to uniquely identify which bot to run.
     ///
     /// At most 20 characters.
     pub short_name: String,
-    /// Version.
+    /// The version.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub version: Option<String>,
-    /// Options.
+    /// The options.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2131,11 +2094,11 @@ impl Validate for LobbyAddBotRequestData {
     }
 }
 
-/// `LobbyAddBotOkResponseData`.
+/// The data of a successful `lobby/addBot` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAddBotOkResponseData {
-    /// The id the server generated for this bot
+    /// The id the server generated for this bot.
     pub id: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -2144,11 +2107,11 @@ pub struct LobbyAddBotOkResponseData {
 
 impl Validate for LobbyAddBotOkResponseData {}
 
-/// `LobbyAppointBossRequestData`.
+/// The data of a `lobby/appointBoss` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAppointBossRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -2157,17 +2120,17 @@ pub struct LobbyAppointBossRequestData {
 
 impl Validate for LobbyAppointBossRequestData {}
 
-/// `LobbyCreateRequestData`.
+/// The data of a `lobby/create` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyCreateRequestData {
-    /// Name.
+    /// The name.
     pub name: String,
-    /// Map name.
+    /// The map name.
     pub map_name: String,
-    /// Ally team config.
+    /// The ally team config.
     pub ally_team_config: AllyTeamConfig,
-    /// Are bosses enabled.
+    /// Whether bosses are enabled.
     ///
     /// Defaults to `true` when absent.
     #[serde(
@@ -2176,14 +2139,14 @@ pub struct LobbyCreateRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub are_bosses_enabled: Option<bool>,
-    /// Game options.
+    /// The game options.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub game_options: Option<BTreeMap<String, GameOption>>,
-    /// Tags.
+    /// The tags.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2209,11 +2172,11 @@ impl Validate for LobbyCreateRequestData {
     }
 }
 
-/// `LobbyJoinRequestData`.
+/// The data of a `lobby/join` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyJoinRequestData {
-    /// Id.
+    /// The id.
     pub id: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -2222,11 +2185,11 @@ pub struct LobbyJoinRequestData {
 
 impl Validate for LobbyJoinRequestData {}
 
-/// `LobbyJoinAllyTeamRequestData`.
+/// The data of a `lobby/joinAllyTeam` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyJoinAllyTeamRequestData {
-    /// Ally team.
+    /// The ally team.
     pub ally_team: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -2235,13 +2198,13 @@ pub struct LobbyJoinAllyTeamRequestData {
 
 impl Validate for LobbyJoinAllyTeamRequestData {}
 
-/// `LobbyKickbanRequestData`.
+/// The data of a `lobby/kickban` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyKickbanRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
-    /// omit this field (or set it in the past) to merely kick the player
+    /// Omit this field (or set it in the past) to merely kick the player.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2255,15 +2218,15 @@ pub struct LobbyKickbanRequestData {
 
 impl Validate for LobbyKickbanRequestData {}
 
-/// `LobbyLeftEventData`.
+/// The data of a `lobby/left` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyLeftEventData {
-    /// lobby id
+    /// Lobby id.
     pub id: String,
-    /// Reason.
+    /// The reason.
     pub reason: String,
-    /// if this field is set, it means the client has been banned from this lobby until that timestamp.
+    /// If this field is set, it means the client has been banned from this lobby until that timestamp.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2277,11 +2240,11 @@ pub struct LobbyLeftEventData {
 
 impl Validate for LobbyLeftEventData {}
 
-/// `LobbyListResetEventData`.
+/// The data of a `lobby/listReset` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyListResetEventData {
-    /// Lobbies.
+    /// The lobbies.
     pub lobbies: BTreeMap<String, LobbyOverview>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -2290,69 +2253,69 @@ pub struct LobbyListResetEventData {
 
 impl Validate for LobbyListResetEventData {}
 
-/// `LobbyOverviewPatch`.
+/// A value of the `lobbies` map of a `LobbyListUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyOverviewPatch {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Name.
+    /// The name.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
-    /// Player count.
+    /// The player count.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub player_count: Option<i64>,
-    /// Max player count.
+    /// The max player count.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_player_count: Option<i64>,
-    /// Map name.
+    /// The map name.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub map_name: Option<String>,
-    /// Engine version.
+    /// The engine version.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub engine_version: Option<String>,
-    /// Game version.
+    /// The game version.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub game_version: Option<String>,
-    /// Are bosses enabled.
+    /// Whether bosses are enabled.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub are_bosses_enabled: Option<bool>,
-    /// Tags.
+    /// The tags.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub tags: Option<BTreeMap<String, Option<JsonObject>>>,
-    /// Current battle.
+    /// The current battle.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
     #[serde(
@@ -2368,11 +2331,11 @@ pub struct LobbyOverviewPatch {
 
 impl Validate for LobbyOverviewPatch {}
 
-/// `LobbyListUpdatedEventData`.
+/// The data of a `lobby/listUpdated` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyListUpdatedEventData {
-    /// Lobbies.
+    /// The lobbies.
     pub lobbies: BTreeMap<String, Option<LobbyOverviewPatch>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -2381,11 +2344,11 @@ pub struct LobbyListUpdatedEventData {
 
 impl Validate for LobbyListUpdatedEventData {}
 
-/// `LobbyRemoveBotRequestData`.
+/// The data of a `lobby/removeBot` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyRemoveBotRequestData {
-    /// Id.
+    /// The id.
     pub id: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -2394,11 +2357,11 @@ pub struct LobbyRemoveBotRequestData {
 
 impl Validate for LobbyRemoveBotRequestData {}
 
-/// if userId isn't provided, defaults to the current user
+/// If userId isn't provided, defaults to the current user.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUnbossRequestData {
-    /// User id.
+    /// The user id.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2412,39 +2375,39 @@ pub struct LobbyUnbossRequestData {
 
 impl Validate for LobbyUnbossRequestData {}
 
-/// `LobbyUpdateRequestData`.
+/// The data of a `lobby/update` request.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdateRequestData {
-    /// to rename the lobby
+    /// To rename the lobby.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
-    /// Map name.
+    /// The map name.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub map_name: Option<String>,
-    /// Ally team config.
+    /// The ally team config.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub ally_team_config: Option<AllyTeamConfig>,
-    /// Set to null to remove a game option
+    /// Set to null to remove a game option.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub game_options: Option<BTreeMap<String, Option<GameOption>>>,
-    /// Set to null to remove a tag
+    /// Set to null to remove a tag.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2472,13 +2435,13 @@ impl Validate for LobbyUpdateRequestData {
     }
 }
 
-/// `LobbyUpdateBotRequestData`.
+/// The data of a `lobby/updateBot` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdateBotRequestData {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// name to display in the lobby
+    /// Name to display in the lobby.
     ///
     /// At most 20 characters.
     #[serde(
@@ -2487,14 +2450,14 @@ pub struct LobbyUpdateBotRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
-    /// short name of the bot. Used to uniquely identify which bot to run
+    /// Short name of the bot. Used to uniquely identify which bot to run.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub short_name: Option<String>,
-    /// Version.
+    /// The version.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
     #[serde(
@@ -2503,7 +2466,7 @@ pub struct LobbyUpdateBotRequestData {
         skip_serializing_if = "Option::is_none"
     )]
     pub version: Option<Option<String>>,
-    /// Options.
+    /// The options.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2528,18 +2491,18 @@ impl Validate for LobbyUpdateBotRequestData {
     }
 }
 
-/// `LobbyUpdateClientStatusRequestData`.
+/// The data of a `lobby/updateClientStatus` request.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdateClientStatusRequestData {
-    /// Is ready.
+    /// Whether it is ready.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_ready: Option<bool>,
-    /// Asset status.
+    /// The asset status.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2553,11 +2516,11 @@ pub struct LobbyUpdateClientStatusRequestData {
 
 impl Validate for LobbyUpdateClientStatusRequestData {}
 
-/// `TeamSetupPatch`.
+/// A value of the `teams` map of a `LobbyAllyTeamPatch`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamSetupPatch {
-    /// Max players.
+    /// The max players.
     ///
     /// At least 1.
     #[serde(
@@ -2584,18 +2547,18 @@ impl Validate for TeamSetupPatch {
     }
 }
 
-/// this represent an array, items should be sorted lexicographically on their keys
+/// This represent an array, items should be sorted lexicographically on their keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAllyTeamPatch {
-    /// Start box.
+    /// The start box.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub start_box: Option<StartBox>,
-    /// Max teams.
+    /// The max teams.
     ///
     /// At least 1.
     #[serde(
@@ -2604,7 +2567,7 @@ pub struct LobbyAllyTeamPatch {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_teams: Option<u64>,
-    /// Teams.
+    /// The teams.
     pub teams: BTreeMap<String, Option<TeamSetupPatch>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -2641,41 +2604,41 @@ impl Validate for LobbyAllyTeamPatch {
     }
 }
 
-/// `LobbyPlayerPatch`.
+/// A value of the `players` map of a `LobbyUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyPlayerPatch {
-    /// Id.
+    /// The id.
     pub id: UserId,
-    /// Ally team.
+    /// The ally team.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub ally_team: Option<String>,
-    /// Team.
+    /// The team.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub team: Option<String>,
-    /// Player.
+    /// The player.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub player: Option<String>,
-    /// Is ready.
+    /// Whether it is ready.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub is_ready: Option<bool>,
-    /// Asset status.
+    /// The asset status.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2689,13 +2652,13 @@ pub struct LobbyPlayerPatch {
 
 impl Validate for LobbyPlayerPatch {}
 
-/// `LobbySpectatorPatch`.
+/// A value of the `spectators` map of a `LobbyUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbySpectatorPatch {
-    /// Id.
+    /// The id.
     pub id: UserId,
-    /// Join queue position.
+    /// The join queue position.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
     #[serde(
@@ -2711,41 +2674,41 @@ pub struct LobbySpectatorPatch {
 
 impl Validate for LobbySpectatorPatch {}
 
-/// `LobbyBotPatch`.
+/// A value of the `bots` map of a `LobbyUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyBotPatch {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Host user id.
+    /// The host user id.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub host_user_id: Option<UserId>,
-    /// Ally team.
+    /// The ally team.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub ally_team: Option<String>,
-    /// Team.
+    /// The team.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub team: Option<String>,
-    /// Player.
+    /// The player.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub player: Option<String>,
-    /// Name.
+    /// The name.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
     #[serde(
@@ -2754,19 +2717,19 @@ pub struct LobbyBotPatch {
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<Option<String>>,
-    /// Short name of the bot. Used to uniquely identify which bot to run
+    /// Short name of the bot. Used to uniquely identify which bot to run.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub short_name: Option<String>,
-    /// Version.
+    /// The version.
     ///
     /// Required, but may be `null` (`None`).
     #[serde(deserialize_with = "crate::field::nullable")]
     pub version: Option<String>,
-    /// Options.
+    /// The options.
     ///
     /// Required, but may be `null` (`None`).
     #[serde(deserialize_with = "crate::field::nullable")]
@@ -2778,41 +2741,41 @@ pub struct LobbyBotPatch {
 
 impl Validate for LobbyBotPatch {}
 
-/// `LobbyVotePatch`.
+/// The `currentVote` of a `LobbyUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVotePatch {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Action.
+    /// The action.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub action: Option<VoteAction>,
-    /// Initiator.
+    /// The initiator.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub initiator: Option<UserId>,
-    /// Voters.
+    /// The voters.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub voters: Option<BTreeMap<String, Voter>>,
-    /// Until.
+    /// The until.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub until: Option<UnixTime>,
-    /// this many player must vote for the vote to be valid at all.
+    /// This many player must vote for the vote to be valid at all.
     ///
     /// At least 1.
     #[serde(
@@ -2821,7 +2784,7 @@ pub struct LobbyVotePatch {
         skip_serializing_if = "Option::is_none"
     )]
     pub quorum: Option<u64>,
-    /// votes passes when number(yes) >= majority
+    /// Votes passes when number(yes) >= majority.
     ///
     /// At least 1.
     #[serde(
@@ -2855,90 +2818,90 @@ impl Validate for LobbyVotePatch {
     }
 }
 
-/// `LobbyUpdatedEventData`.
+/// The data of a `lobby/updated` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdatedEventData {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Name.
+    /// The name.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
-    /// Map name.
+    /// The map name.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub map_name: Option<String>,
-    /// Engine version.
+    /// The engine version.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub engine_version: Option<String>,
-    /// Game version.
+    /// The game version.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub game_version: Option<String>,
-    /// Game options.
+    /// The game options.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub game_options: Option<BTreeMap<String, Option<GameOption>>>,
-    /// Tags.
+    /// The tags.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub tags: Option<BTreeMap<String, Option<JsonObject>>>,
-    /// Ally team config.
+    /// The ally team config.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub ally_team_config: Option<BTreeMap<String, Option<LobbyAllyTeamPatch>>>,
-    /// Bosses.
+    /// The bosses.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub bosses: Option<BTreeMap<String, Option<JsonObject>>>,
-    /// Players.
+    /// The players.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub players: Option<BTreeMap<String, Option<LobbyPlayerPatch>>>,
-    /// Spectators.
+    /// The spectators.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub spectators: Option<BTreeMap<String, Option<LobbySpectatorPatch>>>,
-    /// Bots.
+    /// The bots.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub bots: Option<BTreeMap<String, Option<LobbyBotPatch>>>,
-    /// Current battle.
+    /// The current battle.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
     #[serde(
@@ -2947,7 +2910,7 @@ pub struct LobbyUpdatedEventData {
         skip_serializing_if = "Option::is_none"
     )]
     pub current_battle: Option<Option<CurrentBattle>>,
-    /// Current vote.
+    /// The current vote.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
     #[serde(
@@ -2956,7 +2919,7 @@ pub struct LobbyUpdatedEventData {
         skip_serializing_if = "Option::is_none"
     )]
     pub current_vote: Option<Option<LobbyVotePatch>>,
-    /// Vote history.
+    /// The vote history.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -2993,13 +2956,13 @@ impl Validate for LobbyUpdatedEventData {
     }
 }
 
-/// `LobbyVoteEndedEventData`.
+/// The data of a `lobby/voteEnded` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVoteEndedEventData {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Outcome.
+    /// The outcome.
     pub outcome: VoteOutcome,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -3008,7 +2971,7 @@ pub struct LobbyVoteEndedEventData {
 
 impl Validate for LobbyVoteEndedEventData {}
 
-/// `LobbyVoteSubmitVote`.
+/// The `vote` of a `LobbyVoteSubmitRequestData`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum LobbyVoteSubmitVote {
     /// `yes`
@@ -3035,13 +2998,13 @@ impl LobbyVoteSubmitVote {
 
 impl Validate for LobbyVoteSubmitVote {}
 
-/// `LobbyVoteSubmitRequestData`.
+/// The data of a `lobby/voteSubmit` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVoteSubmitRequestData {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Vote.
+    /// The vote.
     pub vote: LobbyVoteSubmitVote,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]

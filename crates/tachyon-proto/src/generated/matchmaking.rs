@@ -7,7 +7,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
@@ -38,9 +37,7 @@ impl Serialize for MatchmakingCancelRequest {
     }
 }
 
-/// `matchmaking/cancel` response.
-///
-/// Cancel queueing for matchmaking.
+/// `matchmaking/cancel` response: answers a [`MatchmakingCancelRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,7 +143,7 @@ impl fmt::Display for MatchmakingCancelFailReason {
 pub struct MatchmakingCancelledEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: MatchmakingCancelledEventData,
 }
 
@@ -175,7 +172,7 @@ impl Serialize for MatchmakingCancelledEvent {
 pub struct MatchmakingFoundEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: MatchmakingFoundEventData,
 }
 
@@ -204,7 +201,7 @@ impl Serialize for MatchmakingFoundEvent {
 pub struct MatchmakingFoundUpdateEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: MatchmakingFoundUpdateEventData,
 }
 
@@ -251,9 +248,7 @@ impl Serialize for MatchmakingListRequest {
     }
 }
 
-/// `matchmaking/list` response.
-///
-/// Returns all available matchmaking playlists.
+/// `matchmaking/list` response: answers a [`MatchmakingListRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -321,7 +316,7 @@ impl Serialize for MatchmakingLostEvent {
 pub struct MatchmakingQueueRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: MatchmakingQueueRequestData,
 }
 
@@ -341,9 +336,7 @@ impl Serialize for MatchmakingQueueRequest {
     }
 }
 
-/// `matchmaking/queue` response.
-///
-/// Queue up for matchmaking. Should cancel the previous queue if already in one.
+/// `matchmaking/queue` response: answers a [`MatchmakingQueueRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -462,7 +455,7 @@ impl fmt::Display for MatchmakingQueueFailReason {
 pub struct MatchmakingQueueUpdateEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: MatchmakingQueueUpdateEventData,
 }
 
@@ -491,7 +484,7 @@ impl Serialize for MatchmakingQueueUpdateEvent {
 pub struct MatchmakingQueuesJoinedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: MatchmakingQueuesJoinedEventData,
 }
 
@@ -538,9 +531,7 @@ impl Serialize for MatchmakingReadyRequest {
     }
 }
 
-/// `matchmaking/ready` response.
-///
-/// Clients should send this when they are ready to proceed with the found match. If not sent within 10s of the `found` response then queue should be cancelled.
+/// `matchmaking/ready` response: answers a [`MatchmakingReadyRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -635,7 +626,7 @@ impl fmt::Display for MatchmakingReadyFailReason {
     }
 }
 
-/// `MatchmakingCancelledReason`.
+/// The `reason` of a `MatchmakingCancelledEventData`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum MatchmakingCancelledReason {
     /// `intentional`
@@ -670,11 +661,11 @@ impl MatchmakingCancelledReason {
 
 impl Validate for MatchmakingCancelledReason {}
 
-/// `MatchmakingCancelledEventData`.
+/// The data of a `matchmaking/cancelled` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingCancelledEventData {
-    /// Reason.
+    /// The reason.
     pub reason: MatchmakingCancelledReason,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -683,13 +674,13 @@ pub struct MatchmakingCancelledEventData {
 
 impl Validate for MatchmakingCancelledEventData {}
 
-/// `MatchmakingFoundEventData`.
+/// The data of a `matchmaking/found` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingFoundEventData {
-    /// Queue id.
+    /// The queue id.
     pub queue_id: String,
-    /// Timeout ms.
+    /// The timeout ms.
     pub timeout_ms: i64,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -698,11 +689,11 @@ pub struct MatchmakingFoundEventData {
 
 impl Validate for MatchmakingFoundEventData {}
 
-/// `MatchmakingFoundUpdateEventData`.
+/// The data of a `matchmaking/foundUpdate` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingFoundUpdateEventData {
-    /// Ready count.
+    /// The ready count.
     pub ready_count: i64,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -711,27 +702,27 @@ pub struct MatchmakingFoundUpdateEventData {
 
 impl Validate for MatchmakingFoundUpdateEventData {}
 
-/// `MatchmakingListPlaylist`.
+/// An item of the `playlists` of a `MatchmakingListOkResponseData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingListPlaylist {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Opaque version string that uniquely identifies the properties of the queue with this id, including list of required assets versions
+    /// Opaque version string that uniquely identifies the properties of the queue with this id, including list of required assets versions.
     pub version: String,
-    /// Name.
+    /// The name.
     pub name: String,
-    /// Num of teams.
+    /// The num of teams.
     pub num_of_teams: i64,
-    /// Team size.
+    /// The team size.
     pub team_size: i64,
-    /// Ranked.
+    /// Whether ranked.
     pub ranked: bool,
-    /// Engines.
+    /// The engines.
     pub engines: Vec<Engine>,
-    /// Games.
+    /// The games.
     pub games: Vec<SpringArchive>,
-    /// Maps.
+    /// The maps.
     pub maps: Vec<SpringArchive>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -740,11 +731,11 @@ pub struct MatchmakingListPlaylist {
 
 impl Validate for MatchmakingListPlaylist {}
 
-/// `MatchmakingListOkResponseData`.
+/// The data of a successful `matchmaking/list` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingListOkResponseData {
-    /// Playlists.
+    /// The playlists.
     pub playlists: Vec<MatchmakingListPlaylist>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -753,13 +744,13 @@ pub struct MatchmakingListOkResponseData {
 
 impl Validate for MatchmakingListOkResponseData {}
 
-/// `MatchmakingQueueQueue`.
+/// An item of the `queues` of a `MatchmakingQueueRequestData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueueQueue {
-    /// Id.
+    /// The id.
     pub id: String,
-    /// Version.
+    /// The version.
     pub version: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -768,11 +759,11 @@ pub struct MatchmakingQueueQueue {
 
 impl Validate for MatchmakingQueueQueue {}
 
-/// `MatchmakingQueueRequestData`.
+/// The data of a `matchmaking/queue` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueueRequestData {
-    /// Queues.
+    /// The queues.
     ///
     /// At least 1 item.
     pub queues: Vec<MatchmakingQueueQueue>,
@@ -792,11 +783,11 @@ impl Validate for MatchmakingQueueRequestData {
     }
 }
 
-/// `MatchmakingQueueUpdateEventData`.
+/// The data of a `matchmaking/queueUpdate` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueueUpdateEventData {
-    /// Players queued.
+    /// The players queued.
     pub players_queued: i64,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -805,11 +796,11 @@ pub struct MatchmakingQueueUpdateEventData {
 
 impl Validate for MatchmakingQueueUpdateEventData {}
 
-/// `MatchmakingQueuesJoinedEventData`.
+/// The data of a `matchmaking/queuesJoined` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueuesJoinedEventData {
-    /// Queues.
+    /// The queues.
     ///
     /// At least 1 item.
     pub queues: Vec<String>,

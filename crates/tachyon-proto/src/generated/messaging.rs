@@ -7,20 +7,19 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
 /// `messaging/received` event.
 ///
-/// Notify the player a message has been received
+/// Notify the player a message has been received.
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagingReceivedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: MessagingReceivedEventData,
 }
 
@@ -49,7 +48,7 @@ impl Serialize for MessagingReceivedEvent {
 pub struct MessagingSendRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: MessagingSendRequestData,
 }
 
@@ -69,9 +68,7 @@ impl Serialize for MessagingSendRequest {
     }
 }
 
-/// `messaging/send` response.
-///
-/// Send a simple message to the given target.
+/// `messaging/send` response: answers a [`MessagingSendRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,14 +170,14 @@ impl fmt::Display for MessagingSendFailReason {
 
 /// `messaging/subscribeReceived` request.
 ///
-/// Ask the server to send events for relevant messages
+/// Ask the server to send events for relevant messages.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagingSubscribeReceivedRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: MessagingSubscribeReceivedRequestData,
 }
 
@@ -200,9 +197,7 @@ impl Serialize for MessagingSubscribeReceivedRequest {
     }
 }
 
-/// `messaging/subscribeReceived` response.
-///
-/// Ask the server to send events for relevant messages
+/// `messaging/subscribeReceived` response: answers a [`MessagingSubscribeReceivedRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,14 +229,14 @@ impl Serialize for MessagingSubscribeReceivedResponse {
     }
 }
 
-/// `MessagingReceivedSource`.
+/// The `source` of a `MessagingReceivedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum MessagingReceivedSource {
     /// `type: "player"`.
     #[serde(rename = "player", rename_all = "camelCase")]
     Player {
-        /// User id.
+        /// The user id.
         user_id: UserId,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -250,9 +245,9 @@ pub enum MessagingReceivedSource {
     /// `type: "party"`.
     #[serde(rename = "party", rename_all = "camelCase")]
     Party {
-        /// Party id.
+        /// The party id.
         party_id: PartyId,
-        /// User id.
+        /// The user id.
         user_id: UserId,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -261,9 +256,9 @@ pub enum MessagingReceivedSource {
     /// `type: "lobby"`.
     #[serde(rename = "lobby", rename_all = "camelCase")]
     Lobby {
-        /// Lobby id.
+        /// The lobby id.
         lobby_id: LobbyId,
-        /// User id.
+        /// The user id.
         user_id: UserId,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -273,17 +268,17 @@ pub enum MessagingReceivedSource {
 
 impl Validate for MessagingReceivedSource {}
 
-/// `MessagingReceivedEventData`.
+/// The data of a `messaging/received` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingReceivedEventData {
-    /// Message.
+    /// The message.
     pub message: String,
-    /// Source.
+    /// The source.
     pub source: MessagingReceivedSource,
-    /// time at which the message was received by the server
+    /// Time at which the message was received by the server.
     pub timestamp: UnixTime,
-    /// Marker.
+    /// The marker.
     pub marker: HistoryMarker,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -292,14 +287,14 @@ pub struct MessagingReceivedEventData {
 
 impl Validate for MessagingReceivedEventData {}
 
-/// `MessagingSendTarget`.
+/// The `target` of a `MessagingSendRequestData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum MessagingSendTarget {
     /// `type: "player"`.
     #[serde(rename = "player", rename_all = "camelCase")]
     Player {
-        /// User id.
+        /// The user id.
         user_id: UserId,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -323,13 +318,13 @@ pub enum MessagingSendTarget {
 
 impl Validate for MessagingSendTarget {}
 
-/// `MessagingSendRequestData`.
+/// The data of a `messaging/send` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingSendRequestData {
-    /// Target.
+    /// The target.
     pub target: MessagingSendTarget,
-    /// Message.
+    /// The message.
     ///
     /// At most 512 characters.
     pub message: String,
@@ -349,7 +344,7 @@ impl Validate for MessagingSendRequestData {
     }
 }
 
-/// `MessagingSubscribeReceivedSince`.
+/// The `since` of a `MessagingSubscribeReceivedRequestData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum MessagingSubscribeReceivedSince {
@@ -370,7 +365,7 @@ pub enum MessagingSubscribeReceivedSince {
     /// `type: "marker"`.
     #[serde(rename = "marker", rename_all = "camelCase")]
     Marker {
-        /// Value.
+        /// The value.
         value: HistoryMarker,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -380,11 +375,11 @@ pub enum MessagingSubscribeReceivedSince {
 
 impl Validate for MessagingSubscribeReceivedSince {}
 
-/// `MessagingSubscribeReceivedRequestData`.
+/// The data of a `messaging/subscribeReceived` request.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingSubscribeReceivedRequestData {
-    /// Since.
+    /// The since.
     ///
     /// Defaults to `{"type":"latest"}` when absent.
     #[serde(
@@ -400,11 +395,11 @@ pub struct MessagingSubscribeReceivedRequestData {
 
 impl Validate for MessagingSubscribeReceivedRequestData {}
 
-/// `MessagingSubscribeReceivedOkResponseData`.
+/// The data of a successful `messaging/subscribeReceived` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingSubscribeReceivedOkResponseData {
-    /// set to true when the marker sent doesn't match any message stored by the server.
+    /// Set to true when the marker sent doesn't match any message stored by the server.
     pub has_missed_messages: bool,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]

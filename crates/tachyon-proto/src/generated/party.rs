@@ -7,20 +7,19 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError};
 
 /// `party/acceptInvite` request.
 ///
-/// Accept the invite to the party
+/// Accept the invite to the party.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartyAcceptInviteRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: PartyAcceptInviteRequestData,
 }
 
@@ -40,9 +39,7 @@ impl Serialize for PartyAcceptInviteRequest {
     }
 }
 
-/// `party/acceptInvite` response.
-///
-/// Accept the invite to the party
+/// `party/acceptInvite` response: answers a [`PartyAcceptInviteRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,14 +73,14 @@ impl Serialize for PartyAcceptInviteResponse {
 
 /// `party/cancelInvite` request.
 ///
-/// cancel a pending invite for the given player
+/// Cancel a pending invite for the given player.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartyCancelInviteRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: PartyCancelInviteRequestData,
 }
 
@@ -103,9 +100,7 @@ impl Serialize for PartyCancelInviteRequest {
     }
 }
 
-/// `party/cancelInvite` response.
-///
-/// cancel a pending invite for the given player
+/// `party/cancelInvite` response: answers a [`PartyCancelInviteRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,9 +229,7 @@ impl Serialize for PartyCreateRequest {
     }
 }
 
-/// `party/create` response.
-///
-/// Create a party.
+/// `party/create` response: answers a [`PartyCreateRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -270,14 +263,14 @@ impl Serialize for PartyCreateResponse {
 
 /// `party/declineInvite` request.
 ///
-/// Decline the invite to a party
+/// Decline the invite to a party.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartyDeclineInviteRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: PartyDeclineInviteRequestData,
 }
 
@@ -297,9 +290,7 @@ impl Serialize for PartyDeclineInviteRequest {
     }
 }
 
-/// `party/declineInvite` response.
-///
-/// Decline the invite to a party
+/// `party/declineInvite` response: answers a [`PartyDeclineInviteRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -333,14 +324,14 @@ impl Serialize for PartyDeclineInviteResponse {
 
 /// `party/invite` request.
 ///
-/// invite the target player to your current party
+/// Invite the target player to your current party.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartyInviteRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: PartyInviteRequestData,
 }
 
@@ -360,9 +351,7 @@ impl Serialize for PartyInviteRequest {
     }
 }
 
-/// `party/invite` response.
-///
-/// invite the target player to your current party
+/// `party/invite` response: answers a [`PartyInviteRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -403,7 +392,7 @@ impl Serialize for PartyInviteResponse {
 pub struct PartyInvitedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: PartyInvitedEventData,
 }
 
@@ -425,14 +414,14 @@ impl Serialize for PartyInvitedEvent {
 
 /// `party/kickMember` request.
 ///
-/// Kick the target player from the party
+/// Kick the target player from the party.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartyKickMemberRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: PartyKickMemberRequestData,
 }
 
@@ -452,9 +441,7 @@ impl Serialize for PartyKickMemberRequest {
     }
 }
 
-/// `party/kickMember` response.
-///
-/// Kick the target player from the party
+/// `party/kickMember` response: answers a [`PartyKickMemberRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -488,7 +475,7 @@ impl Serialize for PartyKickMemberResponse {
 
 /// `party/leave` request.
 ///
-/// Leave the party
+/// Leave the party.
 ///
 /// Sent by a user to the server; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -513,9 +500,7 @@ impl Serialize for PartyLeaveRequest {
     }
 }
 
-/// `party/leave` response.
-///
-/// Leave the party
+/// `party/leave` response: answers a [`PartyLeaveRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -556,7 +541,7 @@ impl Serialize for PartyLeaveResponse {
 pub struct PartyRemovedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: PartyRemovedEventData,
 }
 
@@ -578,14 +563,14 @@ impl Serialize for PartyRemovedEvent {
 
 /// `party/updated` event.
 ///
-/// New player joined the party (accepted an invite)
+/// New player joined the party (accepted an invite).
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartyUpdatedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: PartyState,
 }
 
@@ -605,11 +590,11 @@ impl Serialize for PartyUpdatedEvent {
     }
 }
 
-/// `PartyAcceptInviteRequestData`.
+/// The data of a `party/acceptInvite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyAcceptInviteRequestData {
-    /// Party id.
+    /// The party id.
     pub party_id: PartyId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -618,11 +603,11 @@ pub struct PartyAcceptInviteRequestData {
 
 impl Validate for PartyAcceptInviteRequestData {}
 
-/// `PartyCancelInviteRequestData`.
+/// The data of a `party/cancelInvite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyCancelInviteRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -631,11 +616,11 @@ pub struct PartyCancelInviteRequestData {
 
 impl Validate for PartyCancelInviteRequestData {}
 
-/// `PartyCreateOkResponseData`.
+/// The data of a successful `party/create` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyCreateOkResponseData {
-    /// Party.
+    /// The party.
     pub party: PartyState,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -653,11 +638,11 @@ impl Validate for PartyCreateOkResponseData {
     }
 }
 
-/// `PartyDeclineInviteRequestData`.
+/// The data of a `party/declineInvite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyDeclineInviteRequestData {
-    /// Party id.
+    /// The party id.
     pub party_id: PartyId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -666,11 +651,11 @@ pub struct PartyDeclineInviteRequestData {
 
 impl Validate for PartyDeclineInviteRequestData {}
 
-/// `PartyInviteRequestData`.
+/// The data of a `party/invite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyInviteRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -679,11 +664,11 @@ pub struct PartyInviteRequestData {
 
 impl Validate for PartyInviteRequestData {}
 
-/// `PartyInvitedEventData`.
+/// The data of a `party/invited` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyInvitedEventData {
-    /// Party.
+    /// The party.
     pub party: PartyState,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -701,11 +686,11 @@ impl Validate for PartyInvitedEventData {
     }
 }
 
-/// `PartyKickMemberRequestData`.
+/// The data of a `party/kickMember` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyKickMemberRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -714,11 +699,11 @@ pub struct PartyKickMemberRequestData {
 
 impl Validate for PartyKickMemberRequestData {}
 
-/// `PartyRemovedEventData`.
+/// The data of a `party/removed` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyRemovedEventData {
-    /// Party id.
+    /// The party id.
     pub party_id: PartyId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]

@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::Validate;
 
@@ -18,7 +17,7 @@ use crate::validate::Validate;
 pub struct SystemDisconnectRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The optional `data` member.
+    /// The request's data, which may be left out.
     pub data: Option<SystemDisconnectRequestData>,
 }
 
@@ -43,9 +42,7 @@ impl Serialize for SystemDisconnectRequest {
     }
 }
 
-/// `system/disconnect` response.
-///
-/// Ask the server to terminate the connection.
+/// `system/disconnect` response: answers a [`SystemDisconnectRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,9 +101,7 @@ impl Serialize for SystemServerStatsRequest {
     }
 }
 
-/// `system/serverStats` response.
-///
-/// Get server stats such as user count.
+/// `system/serverStats` response: answers a [`SystemServerStatsRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,11 +133,11 @@ impl Serialize for SystemServerStatsResponse {
     }
 }
 
-/// `SystemDisconnectRequestData`.
+/// The data of a `system/disconnect` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemDisconnectRequestData {
-    /// Reason.
+    /// The reason.
     pub reason: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -151,11 +146,11 @@ pub struct SystemDisconnectRequestData {
 
 impl Validate for SystemDisconnectRequestData {}
 
-/// `SystemServerStatsOkResponseData`.
+/// The data of a successful `system/serverStats` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemServerStatsOkResponseData {
-    /// User count.
+    /// The user count.
     pub user_count: i64,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]

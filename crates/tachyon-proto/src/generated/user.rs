@@ -7,7 +7,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-#[allow(unused_imports)]
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
@@ -20,7 +19,7 @@ use crate::validate::{Path, Validate, ValidationError, check};
 pub struct UserInfoRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: UserInfoRequestData,
 }
 
@@ -40,9 +39,7 @@ impl Serialize for UserInfoRequest {
     }
 }
 
-/// `user/info` response.
-///
-/// Fetch user info from the server.
+/// `user/info` response: answers a [`UserInfoRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,7 +143,7 @@ impl fmt::Display for UserInfoFailReason {
 pub struct UserReportRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: UserReportRequestData,
 }
 
@@ -166,9 +163,7 @@ impl Serialize for UserReportRequest {
     }
 }
 
-/// `user/report` response.
-///
-/// Issue a single moderation report on one or more users.
+/// `user/report` response: answers a [`UserReportRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -272,7 +267,7 @@ impl fmt::Display for UserReportFailReason {
 pub struct UserSelfEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: UserSelfEventData,
 }
 
@@ -301,7 +296,7 @@ impl Serialize for UserSelfEvent {
 pub struct UserSubscribeUpdatesRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: UserSubscribeUpdatesRequestData,
 }
 
@@ -321,9 +316,7 @@ impl Serialize for UserSubscribeUpdatesRequest {
     }
 }
 
-/// `user/subscribeUpdates` response.
-///
-/// Ask the server to send updates about theses users. A maximum of 100 userIds can be subscribed to at any given time.
+/// `user/subscribeUpdates` response: answers a [`UserSubscribeUpdatesRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -433,7 +426,7 @@ impl fmt::Display for UserSubscribeUpdatesFailReason {
 pub struct UserUnsubscribeUpdatesRequest {
     /// Pairs the request with its response.
     pub message_id: String,
-    /// The `data` member.
+    /// The request's data.
     pub data: UserUnsubscribeUpdatesRequestData,
 }
 
@@ -453,9 +446,7 @@ impl Serialize for UserUnsubscribeUpdatesRequest {
     }
 }
 
-/// `user/unsubscribeUpdates` response.
-///
-/// Ask the server to stop sending user updates for the given set of userId. This should always succeed.
+/// `user/unsubscribeUpdates` response: answers a [`UserUnsubscribeUpdatesRequest`].
 ///
 /// Sent by the server to a user; needs the scope `tachyon.lobby`.
 #[derive(Debug, Clone, PartialEq)]
@@ -496,7 +487,7 @@ impl Serialize for UserUnsubscribeUpdatesResponse {
 pub struct UserUpdatedEvent {
     /// Identifies the event.
     pub message_id: String,
-    /// The `data` member.
+    /// The event's data.
     pub data: UserUpdatedEventData,
 }
 
@@ -516,11 +507,11 @@ impl Serialize for UserUpdatedEvent {
     }
 }
 
-/// `UserInfoRequestData`.
+/// The data of a `user/info` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfoRequestData {
-    /// User id.
+    /// The user id.
     pub user_id: UserId,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -529,11 +520,11 @@ pub struct UserInfoRequestData {
 
 impl Validate for UserInfoRequestData {}
 
-/// `UserReportReason`.
+/// The `reason` of a `UserReportRequestData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserReportReason {
-    /// Type.
+    /// The type.
     pub r#type: String,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -542,15 +533,15 @@ pub struct UserReportReason {
 
 impl Validate for UserReportReason {}
 
-/// `UserReportRequestData`.
+/// The data of a `user/report` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserReportRequestData {
-    /// User ids.
+    /// The user ids.
     pub user_ids: Vec<UserId>,
-    /// Reason.
+    /// The reason.
     pub reason: UserReportReason,
-    /// Message.
+    /// The message.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
@@ -564,11 +555,11 @@ pub struct UserReportRequestData {
 
 impl Validate for UserReportRequestData {}
 
-/// `UserSelfEventData`.
+/// The data of a `user/self` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSelfEventData {
-    /// User.
+    /// The user.
     pub user: PrivateUser,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
@@ -586,11 +577,11 @@ impl Validate for UserSelfEventData {
     }
 }
 
-/// `UserSubscribeUpdatesRequestData`.
+/// The data of a `user/subscribeUpdates` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSubscribeUpdatesRequestData {
-    /// User ids.
+    /// The user ids.
     ///
     /// From 1 to 100 items.
     pub user_ids: Vec<UserId>,
@@ -611,11 +602,11 @@ impl Validate for UserSubscribeUpdatesRequestData {
     }
 }
 
-/// `UserUnsubscribeUpdatesRequestData`.
+/// The data of a `user/unsubscribeUpdates` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUnsubscribeUpdatesRequestData {
-    /// User ids.
+    /// The user ids.
     ///
     /// From 1 to 100 items.
     pub user_ids: Vec<UserId>,
@@ -636,32 +627,32 @@ impl Validate for UserUnsubscribeUpdatesRequestData {
     }
 }
 
-/// `UserUpdatedUser`.
+/// An item of the `users` of a `UserUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdatedUser {
-    /// User id.
+    /// The user id.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub user_id: Option<UserId>,
-    /// Username.
+    /// The username.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub username: Option<String>,
-    /// Display name.
+    /// The display name.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub display_name: Option<String>,
-    /// Clan base data.
+    /// The clan base data.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
     #[serde(
@@ -670,28 +661,28 @@ pub struct UserUpdatedUser {
         skip_serializing_if = "Option::is_none"
     )]
     pub clan_base_data: Option<Option<ClanBaseData>>,
-    /// Country code.
+    /// The country code.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub country_code: Option<String>,
-    /// Status.
+    /// The status.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<UserStatus>,
-    /// Rating.
+    /// The rating.
     #[serde(
         default,
         deserialize_with = "crate::field::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub rating: Option<Rating>,
-    /// Roles.
+    /// The roles.
     ///
     /// No item twice.
     #[serde(
@@ -725,11 +716,11 @@ impl Validate for UserUpdatedUser {
     }
 }
 
-/// `UserUpdatedEventData`.
+/// The data of a `user/updated` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdatedEventData {
-    /// Users.
+    /// The users.
     pub users: Vec<UserUpdatedUser>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
