@@ -205,7 +205,7 @@ impl<'m> Emitter<'m> {
                 );
                 let _ = writeln!(out, "pub struct {} {{", item.name);
                 for field in fields {
-                    out.push_str(&self.field(field, true));
+                    out.push_str(&self.field(field, conditions, true));
                 }
                 out.push_str(EXTRA_FIELD);
                 out.push_str("pub extra: JsonObject,\n}\n\n");
@@ -229,7 +229,7 @@ impl<'m> Emitter<'m> {
                         variant.tag_value, variant.name
                     );
                     for field in &variant.fields {
-                        out.push_str(&self.field(field, false));
+                        out.push_str(&self.field(field, &variant.conditions, false));
                     }
                     out.push_str(EXTRA_FIELD);
                     out.push_str("extra: JsonObject,\n},\n");
@@ -242,7 +242,7 @@ impl<'m> Emitter<'m> {
     }
 
     /// One field with its docs and serde attributes.
-    fn field(&self, field: &Field, public: bool) -> String {
+    fn field(&self, field: &Field, conditions: &[Condition], public: bool) -> String {
         let mut out = String::new();
         let mut paragraphs = vec![
             field
@@ -258,6 +258,12 @@ impl<'m> Emitter<'m> {
                 "`None` when absent, `Some(None)` when `null` (in a merge patch: removed).".into(),
             ),
             _ => {}
+        }
+        for condition in conditions.iter().filter(|c| c.field == field.json) {
+            paragraphs.push(format!(
+                "Required when `{}` is `\"{}\"`.",
+                condition.when_field, condition.when_value
+            ));
         }
         if let Some(default) = &field.default {
             paragraphs.push(format!("Defaults to `{default}` when absent."));

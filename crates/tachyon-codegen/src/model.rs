@@ -655,7 +655,7 @@ impl Builder<'_> {
             return self.definition(&stem);
         }
         let direct = format!("{}{}", owner_prefix(owner), pascal(field));
-        let member_doc = format!("The `{field}` of a `{owner}`.");
+        let member_doc = format!("The `{field}` member of `{owner}`.");
         let item = format!("{}{}", owner_prefix(owner), pascal(&singular(field)));
         if let Some(branches) = schema.get("anyOf") {
             let branches = branches.items();
@@ -702,7 +702,7 @@ impl Builder<'_> {
                 let items = schema
                     .get("items")
                     .ok_or_else(|| format!("{owner}.{field}: array without items"))?;
-                let doc = format!("An item of the `{field}` of a `{owner}`.");
+                let doc = format!("An item of the `{field}` array of `{owner}`.");
                 let inner = self.ty_named(items, owner, &item, field, module, &doc)?;
                 Ok(Ty::Array(
                     Box::new(inner),
@@ -730,7 +730,7 @@ impl Builder<'_> {
                     {
                         return Err(format!("{owner}.{field}: properties and patternProperties"));
                     }
-                    let doc = format!("A value of the `{field}` map of a `{owner}`.");
+                    let doc = format!("A value of the `{field}` map of `{owner}`.");
                     let inner = self.ty_named(values, owner, &item, field, module, &doc)?;
                     return Ok(Ty::Map(Box::new(inner)));
                 }
@@ -970,7 +970,7 @@ impl Builder<'_> {
                 .to_owned();
             let what = match message.kind.as_str() {
                 "response" => format!("a successful `{}` response", message.id()),
-                kind => format!("a `{}` {kind}", message.id()),
+                kind => format!("the `{}` {kind}", message.id()),
             };
             let docs = vec![description(data).unwrap_or_else(|| format!("The data of {what}."))];
             self.named(data, &title, &message.service, docs)?

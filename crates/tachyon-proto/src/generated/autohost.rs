@@ -783,7 +783,7 @@ impl Serialize for AutohostUpdateEvent {
     }
 }
 
-/// The data of a `autohost/addPlayer` request.
+/// The data of the `autohost/addPlayer` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostAddPlayerRequestData {
@@ -802,7 +802,7 @@ pub struct AutohostAddPlayerRequestData {
 
 impl Validate for AutohostAddPlayerRequestData {}
 
-/// The data of a `autohost/installEngine` request.
+/// The data of the `autohost/installEngine` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostInstallEngineRequestData {
@@ -815,7 +815,7 @@ pub struct AutohostInstallEngineRequestData {
 
 impl Validate for AutohostInstallEngineRequestData {}
 
-/// The data of a `autohost/kickPlayer` request.
+/// The data of the `autohost/kickPlayer` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostKickPlayerRequestData {
@@ -830,7 +830,7 @@ pub struct AutohostKickPlayerRequestData {
 
 impl Validate for AutohostKickPlayerRequestData {}
 
-/// The data of a `autohost/kill` request.
+/// The data of the `autohost/kill` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostKillRequestData {
@@ -843,7 +843,7 @@ pub struct AutohostKillRequestData {
 
 impl Validate for AutohostKillRequestData {}
 
-/// The data of a `autohost/mutePlayer` request.
+/// The data of the `autohost/mutePlayer` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostMutePlayerRequestData {
@@ -862,7 +862,7 @@ pub struct AutohostMutePlayerRequestData {
 
 impl Validate for AutohostMutePlayerRequestData {}
 
-/// The data of a `autohost/sendCommand` request.
+/// The data of the `autohost/sendCommand` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSendCommandRequestData {
@@ -884,7 +884,7 @@ pub struct AutohostSendCommandRequestData {
 
 impl Validate for AutohostSendCommandRequestData {}
 
-/// The data of a `autohost/sendMessage` request.
+/// The data of the `autohost/sendMessage` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSendMessageRequestData {
@@ -910,7 +910,7 @@ impl Validate for AutohostSendMessageRequestData {
     }
 }
 
-/// The data of a `autohost/specPlayers` request.
+/// The data of the `autohost/specPlayers` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSpecPlayersRequestData {
@@ -925,7 +925,7 @@ pub struct AutohostSpecPlayersRequestData {
 
 impl Validate for AutohostSpecPlayersRequestData {}
 
-/// The data of a `autohost/start` request.
+/// The data of the `autohost/start` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostStartRequestData {
@@ -1087,7 +1087,7 @@ impl Validate for AutohostStartOkResponseData {
     }
 }
 
-/// The data of a `autohost/status` event.
+/// The data of the `autohost/status` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostStatusEventData {
@@ -1104,7 +1104,7 @@ pub struct AutohostStatusEventData {
 
 impl Validate for AutohostStatusEventData {}
 
-/// The data of a `autohost/subscribeUpdates` request.
+/// The data of the `autohost/subscribeUpdates` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSubscribeUpdatesRequestData {
@@ -1117,7 +1117,7 @@ pub struct AutohostSubscribeUpdatesRequestData {
 
 impl Validate for AutohostSubscribeUpdatesRequestData {}
 
-/// The `reason` of a `PlayerLeft`.
+/// The `reason` member of `PlayerLeft`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum PlayerLeftReason {
     /// `lost_connection`
@@ -1144,7 +1144,7 @@ impl PlayerLeftReason {
 
 impl Validate for PlayerLeftReason {}
 
-/// The `destination` of a `PlayerChat`.
+/// The `destination` member of `PlayerChat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum PlayerChatDestination {
     /// `allies`
@@ -1175,7 +1175,7 @@ impl PlayerChatDestination {
 
 impl Validate for PlayerChatDestination {}
 
-/// The `script` of a `Luamsg`.
+/// The `script` member of `Luamsg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum LuamsgScript {
     /// `ui`
@@ -1229,7 +1229,7 @@ impl LuamsgUiMode {
 
 impl Validate for LuamsgUiMode {}
 
-/// The `update` of a `AutohostUpdateEventData`.
+/// The `update` member of `AutohostUpdateEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum AutohostBattleUpdate {
@@ -1324,6 +1324,8 @@ pub enum AutohostBattleUpdate {
         /// The destination.
         destination: PlayerChatDestination,
         /// The to user id.
+        ///
+        /// Required when `destination` is `"player"`.
         #[serde(
             default,
             deserialize_with = "crate::field::present",
@@ -1393,7 +1395,7 @@ impl Validate for AutohostBattleUpdate {
     }
 }
 
-/// The data of a `autohost/update` event.
+/// The data of the `autohost/update` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostUpdateEventData {

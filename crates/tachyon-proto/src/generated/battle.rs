@@ -98,7 +98,7 @@ impl Serialize for BattleStartResponse {
     }
 }
 
-/// An item of the `players` of a `BattleEndedEventData`.
+/// An item of the `players` array of `BattleEndedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleEndedPlayer {
@@ -117,7 +117,7 @@ pub struct BattleEndedPlayer {
 
 impl Validate for BattleEndedPlayer {}
 
-/// An item of the `spectators` of a `BattleEndedEventData`.
+/// An item of the `spectators` array of `BattleEndedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleEndedSpectator {
@@ -130,7 +130,7 @@ pub struct BattleEndedSpectator {
 
 impl Validate for BattleEndedSpectator {}
 
-/// The data of a `battle/ended` event.
+/// The data of the `battle/ended` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleEndedEventData {

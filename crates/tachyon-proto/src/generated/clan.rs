@@ -879,7 +879,7 @@ impl Serialize for ClanViewListResponse {
     }
 }
 
-/// The data of a `clan/accept` request.
+/// The data of the `clan/accept` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanAcceptRequestData {
@@ -892,7 +892,7 @@ pub struct ClanAcceptRequestData {
 
 impl Validate for ClanAcceptRequestData {}
 
-/// The data of a `clan/cancel` request.
+/// The data of the `clan/cancel` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanCancelRequestData {
@@ -905,7 +905,7 @@ pub struct ClanCancelRequestData {
 
 impl Validate for ClanCancelRequestData {}
 
-/// The data of a `clan/decline` request.
+/// The data of the `clan/decline` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanDeclineRequestData {
@@ -918,7 +918,7 @@ pub struct ClanDeclineRequestData {
 
 impl Validate for ClanDeclineRequestData {}
 
-/// The data of a `clan/deleted` event.
+/// The data of the `clan/deleted` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanDeletedEventData {
@@ -931,7 +931,7 @@ pub struct ClanDeletedEventData {
 
 impl Validate for ClanDeletedEventData {}
 
-/// The data of a `clan/invite` request.
+/// The data of the `clan/invite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanInviteRequestData {
@@ -944,7 +944,7 @@ pub struct ClanInviteRequestData {
 
 impl Validate for ClanInviteRequestData {}
 
-/// The data of a `clan/kick` request.
+/// The data of the `clan/kick` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanKickRequestData {
@@ -957,7 +957,7 @@ pub struct ClanKickRequestData {
 
 impl Validate for ClanKickRequestData {}
 
-/// The data of a `clan/kicked` event.
+/// The data of the `clan/kicked` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanKickedEventData {
@@ -970,7 +970,7 @@ pub struct ClanKickedEventData {
 
 impl Validate for ClanKickedEventData {}
 
-/// The data of a `clan/roleChanged` event.
+/// The data of the `clan/roleChanged` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanRoleChangedEventData {
@@ -987,7 +987,7 @@ pub struct ClanRoleChangedEventData {
 
 impl Validate for ClanRoleChangedEventData {}
 
-/// The data of a `clan/setRole` request.
+/// The data of the `clan/setRole` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanSetRoleRequestData {
@@ -1004,7 +1004,7 @@ pub struct ClanSetRoleRequestData {
 
 impl Validate for ClanSetRoleRequestData {}
 
-/// The data of a `clan/view` request.
+/// The data of the `clan/view` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanViewRequestData {

@@ -99,7 +99,7 @@ pub struct Bot {
 
 impl Validate for Bot {}
 
-/// The `color` of a `Team`.
+/// The `color` member of `Team`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamColor {
@@ -144,7 +144,7 @@ impl Validate for TeamColor {
     }
 }
 
-/// The `startPos` of a `Team`.
+/// The `startPos` member of `Team`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamStartPos {
@@ -763,7 +763,7 @@ impl AssetStatus {
 
 impl Validate for AssetStatus {}
 
-/// A value of the `players` map of a `LobbyDetails`.
+/// A value of the `players` map of `LobbyDetails`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyPlayer {
@@ -786,7 +786,7 @@ pub struct LobbyPlayer {
 
 impl Validate for LobbyPlayer {}
 
-/// A value of the `spectators` map of a `LobbyDetails`.
+/// A value of the `spectators` map of `LobbyDetails`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbySpectator {
@@ -806,7 +806,7 @@ pub struct LobbySpectator {
 
 impl Validate for LobbySpectator {}
 
-/// A value of the `bots` map of a `LobbyDetails`.
+/// A value of the `bots` map of `LobbyDetails`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyBot {
@@ -978,7 +978,7 @@ pub struct Voter {
 
 impl Validate for Voter {}
 
-/// The `currentVote` of a `LobbyDetails`.
+/// The `currentVote` member of `LobbyDetails`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVote {
@@ -1176,7 +1176,7 @@ impl Validate for LobbyOverview {}
 /// Example: `"1882f6b2e3a4d14f24acb7aa"`.
 pub type PartyId = String;
 
-/// An item of the `members` of a `PartyState`.
+/// An item of the `members` array of `PartyState`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyStateMember {
@@ -1191,7 +1191,7 @@ pub struct PartyStateMember {
 
 impl Validate for PartyStateMember {}
 
-/// An item of the `invited` of a `PartyState`.
+/// An item of the `invited` array of `PartyState`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyStateInvited {

@@ -876,7 +876,7 @@ impl fmt::Display for FriendSendRequestFailReason {
     }
 }
 
-/// The data of a `friend/acceptRequest` request.
+/// The data of the `friend/acceptRequest` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendAcceptRequestRequestData {
@@ -889,7 +889,7 @@ pub struct FriendAcceptRequestRequestData {
 
 impl Validate for FriendAcceptRequestRequestData {}
 
-/// The data of a `friend/cancelRequest` request.
+/// The data of the `friend/cancelRequest` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendCancelRequestRequestData {
@@ -902,7 +902,7 @@ pub struct FriendCancelRequestRequestData {
 
 impl Validate for FriendCancelRequestRequestData {}
 
-/// An item of the `friends` of a `FriendListOkResponseData`.
+/// An item of the `friends` array of `FriendListOkResponseData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendListFriend {
@@ -934,7 +934,7 @@ pub struct FriendListOkResponseData {
 
 impl Validate for FriendListOkResponseData {}
 
-/// The data of a `friend/rejectRequest` request.
+/// The data of the `friend/rejectRequest` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRejectRequestRequestData {
@@ -947,7 +947,7 @@ pub struct FriendRejectRequestRequestData {
 
 impl Validate for FriendRejectRequestRequestData {}
 
-/// The data of a `friend/remove` request.
+/// The data of the `friend/remove` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRemoveRequestData {
@@ -960,7 +960,7 @@ pub struct FriendRemoveRequestData {
 
 impl Validate for FriendRemoveRequestData {}
 
-/// The data of a `friend/removed` event.
+/// The data of the `friend/removed` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRemovedEventData {
@@ -973,7 +973,7 @@ pub struct FriendRemovedEventData {
 
 impl Validate for FriendRemovedEventData {}
 
-/// The data of a `friend/requestAccepted` event.
+/// The data of the `friend/requestAccepted` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestAcceptedEventData {
@@ -986,7 +986,7 @@ pub struct FriendRequestAcceptedEventData {
 
 impl Validate for FriendRequestAcceptedEventData {}
 
-/// The data of a `friend/requestCancelled` event.
+/// The data of the `friend/requestCancelled` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestCancelledEventData {
@@ -999,7 +999,7 @@ pub struct FriendRequestCancelledEventData {
 
 impl Validate for FriendRequestCancelledEventData {}
 
-/// The data of a `friend/requestReceived` event.
+/// The data of the `friend/requestReceived` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestReceivedEventData {
@@ -1012,7 +1012,7 @@ pub struct FriendRequestReceivedEventData {
 
 impl Validate for FriendRequestReceivedEventData {}
 
-/// The data of a `friend/requestRejected` event.
+/// The data of the `friend/requestRejected` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestRejectedEventData {
@@ -1025,7 +1025,7 @@ pub struct FriendRequestRejectedEventData {
 
 impl Validate for FriendRequestRejectedEventData {}
 
-/// The data of a `friend/sendRequest` request.
+/// The data of the `friend/sendRequest` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendSendRequestRequestData {

@@ -2038,7 +2038,7 @@ impl Serialize for LobbyVoteSubmitResponse {
     }
 }
 
-/// The data of a `lobby/addBot` request.
+/// The data of the `lobby/addBot` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAddBotRequestData {
@@ -2107,7 +2107,7 @@ pub struct LobbyAddBotOkResponseData {
 
 impl Validate for LobbyAddBotOkResponseData {}
 
-/// The data of a `lobby/appointBoss` request.
+/// The data of the `lobby/appointBoss` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAppointBossRequestData {
@@ -2120,7 +2120,7 @@ pub struct LobbyAppointBossRequestData {
 
 impl Validate for LobbyAppointBossRequestData {}
 
-/// The data of a `lobby/create` request.
+/// The data of the `lobby/create` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyCreateRequestData {
@@ -2172,7 +2172,7 @@ impl Validate for LobbyCreateRequestData {
     }
 }
 
-/// The data of a `lobby/join` request.
+/// The data of the `lobby/join` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyJoinRequestData {
@@ -2185,7 +2185,7 @@ pub struct LobbyJoinRequestData {
 
 impl Validate for LobbyJoinRequestData {}
 
-/// The data of a `lobby/joinAllyTeam` request.
+/// The data of the `lobby/joinAllyTeam` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyJoinAllyTeamRequestData {
@@ -2198,7 +2198,7 @@ pub struct LobbyJoinAllyTeamRequestData {
 
 impl Validate for LobbyJoinAllyTeamRequestData {}
 
-/// The data of a `lobby/kickban` request.
+/// The data of the `lobby/kickban` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyKickbanRequestData {
@@ -2218,7 +2218,7 @@ pub struct LobbyKickbanRequestData {
 
 impl Validate for LobbyKickbanRequestData {}
 
-/// The data of a `lobby/left` event.
+/// The data of the `lobby/left` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyLeftEventData {
@@ -2240,7 +2240,7 @@ pub struct LobbyLeftEventData {
 
 impl Validate for LobbyLeftEventData {}
 
-/// The data of a `lobby/listReset` event.
+/// The data of the `lobby/listReset` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyListResetEventData {
@@ -2253,7 +2253,7 @@ pub struct LobbyListResetEventData {
 
 impl Validate for LobbyListResetEventData {}
 
-/// A value of the `lobbies` map of a `LobbyListUpdatedEventData`.
+/// A value of the `lobbies` map of `LobbyListUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyOverviewPatch {
@@ -2331,7 +2331,7 @@ pub struct LobbyOverviewPatch {
 
 impl Validate for LobbyOverviewPatch {}
 
-/// The data of a `lobby/listUpdated` event.
+/// The data of the `lobby/listUpdated` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyListUpdatedEventData {
@@ -2344,7 +2344,7 @@ pub struct LobbyListUpdatedEventData {
 
 impl Validate for LobbyListUpdatedEventData {}
 
-/// The data of a `lobby/removeBot` request.
+/// The data of the `lobby/removeBot` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyRemoveBotRequestData {
@@ -2375,7 +2375,7 @@ pub struct LobbyUnbossRequestData {
 
 impl Validate for LobbyUnbossRequestData {}
 
-/// The data of a `lobby/update` request.
+/// The data of the `lobby/update` request.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdateRequestData {
@@ -2435,7 +2435,7 @@ impl Validate for LobbyUpdateRequestData {
     }
 }
 
-/// The data of a `lobby/updateBot` request.
+/// The data of the `lobby/updateBot` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdateBotRequestData {
@@ -2491,7 +2491,7 @@ impl Validate for LobbyUpdateBotRequestData {
     }
 }
 
-/// The data of a `lobby/updateClientStatus` request.
+/// The data of the `lobby/updateClientStatus` request.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdateClientStatusRequestData {
@@ -2516,7 +2516,7 @@ pub struct LobbyUpdateClientStatusRequestData {
 
 impl Validate for LobbyUpdateClientStatusRequestData {}
 
-/// A value of the `teams` map of a `LobbyAllyTeamPatch`.
+/// A value of the `teams` map of `LobbyAllyTeamPatch`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamSetupPatch {
@@ -2604,7 +2604,7 @@ impl Validate for LobbyAllyTeamPatch {
     }
 }
 
-/// A value of the `players` map of a `LobbyUpdatedEventData`.
+/// A value of the `players` map of `LobbyUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyPlayerPatch {
@@ -2652,7 +2652,7 @@ pub struct LobbyPlayerPatch {
 
 impl Validate for LobbyPlayerPatch {}
 
-/// A value of the `spectators` map of a `LobbyUpdatedEventData`.
+/// A value of the `spectators` map of `LobbyUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbySpectatorPatch {
@@ -2674,7 +2674,7 @@ pub struct LobbySpectatorPatch {
 
 impl Validate for LobbySpectatorPatch {}
 
-/// A value of the `bots` map of a `LobbyUpdatedEventData`.
+/// A value of the `bots` map of `LobbyUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyBotPatch {
@@ -2741,7 +2741,7 @@ pub struct LobbyBotPatch {
 
 impl Validate for LobbyBotPatch {}
 
-/// The `currentVote` of a `LobbyUpdatedEventData`.
+/// The `currentVote` member of `LobbyUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVotePatch {
@@ -2818,7 +2818,7 @@ impl Validate for LobbyVotePatch {
     }
 }
 
-/// The data of a `lobby/updated` event.
+/// The data of the `lobby/updated` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdatedEventData {
@@ -2956,7 +2956,7 @@ impl Validate for LobbyUpdatedEventData {
     }
 }
 
-/// The data of a `lobby/voteEnded` event.
+/// The data of the `lobby/voteEnded` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVoteEndedEventData {
@@ -2971,7 +2971,7 @@ pub struct LobbyVoteEndedEventData {
 
 impl Validate for LobbyVoteEndedEventData {}
 
-/// The `vote` of a `LobbyVoteSubmitRequestData`.
+/// The `vote` member of `LobbyVoteSubmitRequestData`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum LobbyVoteSubmitVote {
     /// `yes`
@@ -2998,7 +2998,7 @@ impl LobbyVoteSubmitVote {
 
 impl Validate for LobbyVoteSubmitVote {}
 
-/// The data of a `lobby/voteSubmit` request.
+/// The data of the `lobby/voteSubmit` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVoteSubmitRequestData {

@@ -626,7 +626,7 @@ impl fmt::Display for MatchmakingReadyFailReason {
     }
 }
 
-/// The `reason` of a `MatchmakingCancelledEventData`.
+/// The `reason` member of `MatchmakingCancelledEventData`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum MatchmakingCancelledReason {
     /// `intentional`
@@ -661,7 +661,7 @@ impl MatchmakingCancelledReason {
 
 impl Validate for MatchmakingCancelledReason {}
 
-/// The data of a `matchmaking/cancelled` event.
+/// The data of the `matchmaking/cancelled` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingCancelledEventData {
@@ -674,7 +674,7 @@ pub struct MatchmakingCancelledEventData {
 
 impl Validate for MatchmakingCancelledEventData {}
 
-/// The data of a `matchmaking/found` event.
+/// The data of the `matchmaking/found` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingFoundEventData {
@@ -689,7 +689,7 @@ pub struct MatchmakingFoundEventData {
 
 impl Validate for MatchmakingFoundEventData {}
 
-/// The data of a `matchmaking/foundUpdate` event.
+/// The data of the `matchmaking/foundUpdate` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingFoundUpdateEventData {
@@ -702,7 +702,7 @@ pub struct MatchmakingFoundUpdateEventData {
 
 impl Validate for MatchmakingFoundUpdateEventData {}
 
-/// An item of the `playlists` of a `MatchmakingListOkResponseData`.
+/// An item of the `playlists` array of `MatchmakingListOkResponseData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingListPlaylist {
@@ -744,7 +744,7 @@ pub struct MatchmakingListOkResponseData {
 
 impl Validate for MatchmakingListOkResponseData {}
 
-/// An item of the `queues` of a `MatchmakingQueueRequestData`.
+/// An item of the `queues` array of `MatchmakingQueueRequestData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueueQueue {
@@ -759,7 +759,7 @@ pub struct MatchmakingQueueQueue {
 
 impl Validate for MatchmakingQueueQueue {}
 
-/// The data of a `matchmaking/queue` request.
+/// The data of the `matchmaking/queue` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueueRequestData {
@@ -783,7 +783,7 @@ impl Validate for MatchmakingQueueRequestData {
     }
 }
 
-/// The data of a `matchmaking/queueUpdate` event.
+/// The data of the `matchmaking/queueUpdate` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueueUpdateEventData {
@@ -796,7 +796,7 @@ pub struct MatchmakingQueueUpdateEventData {
 
 impl Validate for MatchmakingQueueUpdateEventData {}
 
-/// The data of a `matchmaking/queuesJoined` event.
+/// The data of the `matchmaking/queuesJoined` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueuesJoinedEventData {

@@ -229,7 +229,7 @@ impl Serialize for MessagingSubscribeReceivedResponse {
     }
 }
 
-/// The `source` of a `MessagingReceivedEventData`.
+/// The `source` member of `MessagingReceivedEventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum MessagingReceivedSource {
@@ -268,7 +268,7 @@ pub enum MessagingReceivedSource {
 
 impl Validate for MessagingReceivedSource {}
 
-/// The data of a `messaging/received` event.
+/// The data of the `messaging/received` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingReceivedEventData {
@@ -287,7 +287,7 @@ pub struct MessagingReceivedEventData {
 
 impl Validate for MessagingReceivedEventData {}
 
-/// The `target` of a `MessagingSendRequestData`.
+/// The `target` member of `MessagingSendRequestData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum MessagingSendTarget {
@@ -318,7 +318,7 @@ pub enum MessagingSendTarget {
 
 impl Validate for MessagingSendTarget {}
 
-/// The data of a `messaging/send` request.
+/// The data of the `messaging/send` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingSendRequestData {
@@ -344,7 +344,7 @@ impl Validate for MessagingSendRequestData {
     }
 }
 
-/// The `since` of a `MessagingSubscribeReceivedRequestData`.
+/// The `since` member of `MessagingSubscribeReceivedRequestData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum MessagingSubscribeReceivedSince {
@@ -375,7 +375,7 @@ pub enum MessagingSubscribeReceivedSince {
 
 impl Validate for MessagingSubscribeReceivedSince {}
 
-/// The data of a `messaging/subscribeReceived` request.
+/// The data of the `messaging/subscribeReceived` request.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingSubscribeReceivedRequestData {

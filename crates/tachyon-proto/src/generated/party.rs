@@ -590,7 +590,7 @@ impl Serialize for PartyUpdatedEvent {
     }
 }
 
-/// The data of a `party/acceptInvite` request.
+/// The data of the `party/acceptInvite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyAcceptInviteRequestData {
@@ -603,7 +603,7 @@ pub struct PartyAcceptInviteRequestData {
 
 impl Validate for PartyAcceptInviteRequestData {}
 
-/// The data of a `party/cancelInvite` request.
+/// The data of the `party/cancelInvite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyCancelInviteRequestData {
@@ -638,7 +638,7 @@ impl Validate for PartyCreateOkResponseData {
     }
 }
 
-/// The data of a `party/declineInvite` request.
+/// The data of the `party/declineInvite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyDeclineInviteRequestData {
@@ -651,7 +651,7 @@ pub struct PartyDeclineInviteRequestData {
 
 impl Validate for PartyDeclineInviteRequestData {}
 
-/// The data of a `party/invite` request.
+/// The data of the `party/invite` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyInviteRequestData {
@@ -664,7 +664,7 @@ pub struct PartyInviteRequestData {
 
 impl Validate for PartyInviteRequestData {}
 
-/// The data of a `party/invited` event.
+/// The data of the `party/invited` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyInvitedEventData {
@@ -686,7 +686,7 @@ impl Validate for PartyInvitedEventData {
     }
 }
 
-/// The data of a `party/kickMember` request.
+/// The data of the `party/kickMember` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyKickMemberRequestData {
@@ -699,7 +699,7 @@ pub struct PartyKickMemberRequestData {
 
 impl Validate for PartyKickMemberRequestData {}
 
-/// The data of a `party/removed` event.
+/// The data of the `party/removed` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyRemovedEventData {

@@ -133,7 +133,7 @@ impl Serialize for SystemServerStatsResponse {
     }
 }
 
-/// The data of a `system/disconnect` request.
+/// The data of the `system/disconnect` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemDisconnectRequestData {

@@ -507,7 +507,7 @@ impl Serialize for UserUpdatedEvent {
     }
 }
 
-/// The data of a `user/info` request.
+/// The data of the `user/info` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfoRequestData {
@@ -520,7 +520,7 @@ pub struct UserInfoRequestData {
 
 impl Validate for UserInfoRequestData {}
 
-/// The `reason` of a `UserReportRequestData`.
+/// The `reason` member of `UserReportRequestData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserReportReason {
@@ -533,7 +533,7 @@ pub struct UserReportReason {
 
 impl Validate for UserReportReason {}
 
-/// The data of a `user/report` request.
+/// The data of the `user/report` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserReportRequestData {
@@ -555,7 +555,7 @@ pub struct UserReportRequestData {
 
 impl Validate for UserReportRequestData {}
 
-/// The data of a `user/self` event.
+/// The data of the `user/self` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSelfEventData {
@@ -577,7 +577,7 @@ impl Validate for UserSelfEventData {
     }
 }
 
-/// The data of a `user/subscribeUpdates` request.
+/// The data of the `user/subscribeUpdates` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSubscribeUpdatesRequestData {
@@ -602,7 +602,7 @@ impl Validate for UserSubscribeUpdatesRequestData {
     }
 }
 
-/// The data of a `user/unsubscribeUpdates` request.
+/// The data of the `user/unsubscribeUpdates` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUnsubscribeUpdatesRequestData {
@@ -627,7 +627,7 @@ impl Validate for UserUnsubscribeUpdatesRequestData {
     }
 }
 
-/// An item of the `users` of a `UserUpdatedEventData`.
+/// An item of the `users` array of `UserUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdatedUser {
@@ -716,7 +716,7 @@ impl Validate for UserUpdatedUser {
     }
 }
 
-/// The data of a `user/updated` event.
+/// The data of the `user/updated` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdatedEventData {
