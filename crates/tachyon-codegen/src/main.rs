@@ -1,11 +1,14 @@
 //! `cargo run -p tachyon-codegen [SHARED_DIR]`: regenerates tachyon-proto's typed
 //! messages from `SHARED_DIR` (default: `../shared` beside the workspace).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let root = tachyon_codegen::workspace_root();
+    let root = root.canonicalize().unwrap_or(root);
     let shared = std::env::args_os()
         .nth(1)
         .map_or_else(|| root.join("../shared"), PathBuf::from);

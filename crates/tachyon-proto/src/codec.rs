@@ -98,7 +98,10 @@ pub enum DecodeError {
 
 /// Decodes one frame with the default [`Limits`].
 pub fn decode(frame: &str) -> Result<Command, DecodeError> {
-    decode_with(frame.as_bytes(), &Limits::default())
+    let limits = Limits::default();
+    check_limits(frame.as_bytes(), &limits)?;
+    // A `&str` is known UTF-8: its reader skips the checks a byte slice needs.
+    decode_from(serde_json::de::StrRead::new(frame))
 }
 
 /// Decodes one frame of bytes (which must be UTF-8) with the default [`Limits`].
@@ -111,6 +114,11 @@ pub fn decode_slice(frame: &[u8]) -> Result<Command, DecodeError> {
 /// The depth bound is checked by a byte scan before parsing: it costs a small
 /// fraction of the parse and means the parser never recurses into hostile nesting.
 pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Command, DecodeError> {
+    check_limits(frame, limits)?;
+    decode_from(serde_json::de::SliceRead::new(frame))
+}
+
+fn check_limits(frame: &[u8], limits: &Limits) -> Result<(), DecodeError> {
     limits.check_frame_len(frame.len())?;
     if json_depth_exceeds(frame, limits.max_depth) {
         return Err(LimitError::TooDeep {
@@ -118,8 +126,13 @@ pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Command, DecodeError
         }
         .into());
     }
+    Ok(())
+}
+
+/// The one pass over the frame.
+fn decode_from<'de, R: serde_json::de::Read<'de>>(read: R) -> Result<Command, DecodeError> {
     let mut precise = None;
-    let mut deserializer = serde_json::Deserializer::from_slice(frame);
+    let mut deserializer = serde_json::Deserializer::new(read);
     let decoded = EnvelopeVisitor {
         error: &mut precise,
     }
