@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::generated::command::{deserialize_data, failed_with, without_data};
-use crate::message::{Command, CommandId, Failure, FailureReason, MessageKind, Meta, meta};
+use crate::message::{
+    Command, CommandId, Failure, FailureReason, GenericReason, MessageKind, Meta, meta,
+};
 
 /// Why a frame is not a command.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -180,6 +182,24 @@ pub struct FrameIds {
     pub message_id: Option<String>,
     /// `commandId`, if it named a command.
     pub command_id: Option<CommandId>,
+}
+
+impl FrameIds {
+    /// The `failed` response with reason `invalid_request` that answers this frame,
+    /// when it was a request whose `messageId` and `commandId` could be read.
+    pub fn invalid_request(&self, details: Option<String>) -> Option<Command> {
+        match (self.kind, &self.message_id, self.command_id) {
+            (Some(MessageKind::Request), Some(message_id), Some(command)) => {
+                Command::failed_response(
+                    command,
+                    message_id.clone(),
+                    GenericReason::InvalidRequest,
+                    details,
+                )
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Reads `type`, `messageId` and `commandId` from a frame, skipping everything
@@ -1006,6 +1026,16 @@ mod tests {
                 command_id: None,
             }
         );
+        let answer = recover_ids(frame).invalid_request(Some("id must be a string".into()));
+        assert_eq!(
+            answer.as_ref().map(encode).as_deref(),
+            Some(
+                r#"{"type":"response","messageId":"m7","commandId":"lobby/join","status":"failed","reason":"invalid_request","details":"id must be a string"}"#
+            )
+        );
+        // Events and responses are not answered.
+        let event = br#"{"type":"event","messageId":"e","commandId":"lobby/left","data":7}"#;
+        assert_eq!(recover_ids(event).invalid_request(None), None);
         assert_eq!(recover_ids(b"[1,2]"), FrameIds::default());
         assert_eq!(
             recover_ids(br#"{"messageId":3,"commandId":"no/such"}"#),

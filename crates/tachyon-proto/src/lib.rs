@@ -69,7 +69,27 @@
 //! from the protocol's own pages. Optional members are `Option`s that refuse
 //! `null`; members that may be `null` are `Option`s too, and merge-patch members
 //! that may be both absent and `null` are `Option<Option<T>>`. Objects the schemas
-//! leave free-form are kept whole as [`JsonObject`]s.
+//! leave free-form are kept whole as [`JsonObject`]s, and since no schema forbids
+//! additional properties, every struct keeps the members it does not name in its
+//! `extra` map: decoding then encoding loses nothing.
+//!
+//! # Where the decoder and the schemas part
+//!
+//! The decoder accepts what `compiled.json` accepts (the conformance tests check
+//! the official examples and thousands of broken variants of them), except:
+//!
+//! - integers written with a fraction or exponent (`2.0`, `1e3`), which draft-07
+//!   counts as integers, and integers beyond `i64`/`u64`, are refused;
+//! - `customStartScriptProperties` is declared with the pattern
+//!   `^[a-zA-Z0-9_-]$`, which matches one-character keys only, so the schema leaves
+//!   longer keys unchecked; here every value must be a string, as intended;
+//! - a `format: regex` string is checked for structure (balanced groups and
+//!   classes, quantifiers with something to repeat), not compiled as ECMAScript;
+//! - a member named twice in one object is refused, where a validator sees the
+//!   last one.
+//!
+//! `format: uuid` is not checked, as draft-07 validators do not check it (the
+//! schema even gives it to `PrivateBattle::ip`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
