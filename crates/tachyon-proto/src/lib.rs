@@ -86,8 +86,7 @@
 //! - a `format: regex` string is checked for structure (balanced groups and
 //!   classes, quantifiers with something to repeat), not compiled as ECMAScript;
 //! - a member named twice in an object with named members is refused, where a
-//!   validator sees the
-//!   last one.
+//!   validator sees the last one.
 //!
 //! `format: uuid` is not checked, as draft-07 validators do not check it (the
 //! schema even gives it to `PrivateBattle::ip`).
