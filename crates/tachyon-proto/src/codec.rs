@@ -7,6 +7,11 @@
 //! puts `data` first has it held back as a borrowed [`RawValue`] and read once the
 //! envelope is complete. No `serde_json::Value` is built either way.
 //!
+//! What the schemas leave open at the envelope is accepted and skipped, not kept:
+//! an unknown member, `data` on a command that defines none, `status` on a
+//! request, `data` on a `failed` response. Inside `data`, unknown members are kept
+//! (each struct's `extra`).
+//!
 //! Errors are [`DecodeError`]s that say which field, which value and which rule. A
 //! visitor can only hand serde an opaque error, so the precise one travels beside
 //! it and replaces it on the way out.
