@@ -281,6 +281,12 @@ const RENAMES: &[(&str, &str)] = &[
     ("LobbyUpdatedBot", "LobbyBotPatch"),
     ("LobbyUpdatedCurrentVote", "LobbyVotePatch"),
     ("LobbyListUpdatedLobby", "LobbyOverviewPatch"),
+    ("MatchmakingQueueQueue", "QueueChoice"),
+    ("PartyStateMember", "PartyMember"),
+    ("PartyStateInvited", "PartyInvite"),
+    ("FriendListFriend", "Friend"),
+    // Every member optional: a partial user, sent when something changed.
+    ("UserUpdatedUser", "UserUpdate"),
 ];
 
 /// Anonymous shapes that recur across commands, by their normalized schema: the

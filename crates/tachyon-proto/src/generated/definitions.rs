@@ -1179,7 +1179,7 @@ pub type PartyId = String;
 /// An item of the `members` array of `PartyState`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PartyStateMember {
+pub struct PartyMember {
     /// The user id.
     pub user_id: UserId,
     /// The joined at.
@@ -1189,12 +1189,12 @@ pub struct PartyStateMember {
     pub extra: JsonObject,
 }
 
-impl Validate for PartyStateMember {}
+impl Validate for PartyMember {}
 
 /// An item of the `invited` array of `PartyState`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PartyStateInvited {
+pub struct PartyInvite {
     /// The user id.
     pub user_id: UserId,
     /// The invited at.
@@ -1204,7 +1204,7 @@ pub struct PartyStateInvited {
     pub extra: JsonObject,
 }
 
-impl Validate for PartyStateInvited {}
+impl Validate for PartyInvite {}
 
 /// A party state, as `definitions/partyState.json` defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1213,13 +1213,13 @@ pub struct PartyState {
     /// The id.
     pub id: PartyId,
     /// The members.
-    pub members: Vec<PartyStateMember>,
+    pub members: Vec<PartyMember>,
     /// The max members.
     ///
     /// At least 1.
     pub max_members: u64,
     /// The invited.
-    pub invited: Vec<PartyStateInvited>,
+    pub invited: Vec<PartyInvite>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,

@@ -905,7 +905,7 @@ impl Validate for FriendCancelRequestRequestData {}
 /// An item of the `friends` array of `FriendListOkResponseData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FriendListFriend {
+pub struct Friend {
     /// The user id.
     pub user_id: UserId,
     /// The added at.
@@ -915,14 +915,14 @@ pub struct FriendListFriend {
     pub extra: JsonObject,
 }
 
-impl Validate for FriendListFriend {}
+impl Validate for Friend {}
 
 /// The data of a successful `friend/list` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendListOkResponseData {
     /// The friends.
-    pub friends: Vec<FriendListFriend>,
+    pub friends: Vec<Friend>,
     /// The outgoing pending requests.
     pub outgoing_pending_requests: Vec<OutgoingFriendRequest>,
     /// The incoming pending requests.

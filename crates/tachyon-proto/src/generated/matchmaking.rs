@@ -747,7 +747,7 @@ impl Validate for MatchmakingListOkResponseData {}
 /// An item of the `queues` array of `MatchmakingQueueRequestData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MatchmakingQueueQueue {
+pub struct QueueChoice {
     /// The id.
     pub id: String,
     /// The version.
@@ -757,7 +757,7 @@ pub struct MatchmakingQueueQueue {
     pub extra: JsonObject,
 }
 
-impl Validate for MatchmakingQueueQueue {}
+impl Validate for QueueChoice {}
 
 /// The data of the `matchmaking/queue` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -766,7 +766,7 @@ pub struct MatchmakingQueueRequestData {
     /// The queues.
     ///
     /// At least 1 item.
-    pub queues: Vec<MatchmakingQueueQueue>,
+    pub queues: Vec<QueueChoice>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,

@@ -630,7 +630,7 @@ impl Validate for UserUnsubscribeUpdatesRequestData {
 /// An item of the `users` array of `UserUpdatedEventData`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserUpdatedUser {
+pub struct UserUpdate {
     /// The user id.
     #[serde(
         default,
@@ -696,7 +696,7 @@ pub struct UserUpdatedUser {
     pub extra: JsonObject,
 }
 
-impl Validate for UserUpdatedUser {
+impl Validate for UserUpdate {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
         {
             let at = at.field("clanBaseData");
@@ -721,7 +721,7 @@ impl Validate for UserUpdatedUser {
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdatedEventData {
     /// The users.
-    pub users: Vec<UserUpdatedUser>,
+    pub users: Vec<UserUpdate>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,

@@ -695,9 +695,9 @@ pub(crate) fn party_id() -> BoxedStrategy<String> {
     text().boxed()
 }
 
-pub(crate) fn party_state_member() -> BoxedStrategy<PartyStateMember> {
+pub(crate) fn party_member() -> BoxedStrategy<PartyMember> {
     ((user_id(), unix_time(), extra()),)
-        .prop_map(|((user_id, joined_at, extra),)| PartyStateMember {
+        .prop_map(|((user_id, joined_at, extra),)| PartyMember {
             user_id,
             joined_at,
             extra,
@@ -705,9 +705,9 @@ pub(crate) fn party_state_member() -> BoxedStrategy<PartyStateMember> {
         .boxed()
 }
 
-pub(crate) fn party_state_invited() -> BoxedStrategy<PartyStateInvited> {
+pub(crate) fn party_invite() -> BoxedStrategy<PartyInvite> {
     ((user_id(), unix_time(), extra()),)
-        .prop_map(|((user_id, invited_at, extra),)| PartyStateInvited {
+        .prop_map(|((user_id, invited_at, extra),)| PartyInvite {
             user_id,
             invited_at,
             extra,
@@ -718,9 +718,9 @@ pub(crate) fn party_state_invited() -> BoxedStrategy<PartyStateInvited> {
 pub(crate) fn party_state() -> BoxedStrategy<PartyState> {
     ((
         party_id(),
-        vec(party_state_member(), 0..=3),
+        vec(party_member(), 0..=3),
         1u64..=u64::MAX,
-        vec(party_state_invited(), 0..=3),
+        vec(party_invite(), 0..=3),
         extra(),
     ),)
         .prop_map(|((id, members, max_members, invited, extra),)| PartyState {
@@ -1413,9 +1413,9 @@ pub(crate) fn friend_cancel_request_request_data() -> BoxedStrategy<FriendCancel
         .boxed()
 }
 
-pub(crate) fn friend_list_friend() -> BoxedStrategy<FriendListFriend> {
+pub(crate) fn friend() -> BoxedStrategy<Friend> {
     ((user_id(), unix_time(), extra()),)
-        .prop_map(|((user_id, added_at, extra),)| FriendListFriend {
+        .prop_map(|((user_id, added_at, extra),)| Friend {
             user_id,
             added_at,
             extra,
@@ -1425,7 +1425,7 @@ pub(crate) fn friend_list_friend() -> BoxedStrategy<FriendListFriend> {
 
 pub(crate) fn friend_list_ok_response_data() -> BoxedStrategy<FriendListOkResponseData> {
     ((
-        vec(friend_list_friend(), 0..=3),
+        vec(friend(), 0..=3),
         vec(outgoing_friend_request(), 0..=3),
         vec(incoming_friend_request(), 0..=3),
         extra(),
@@ -2075,14 +2075,14 @@ pub(crate) fn matchmaking_list_ok_response_data() -> BoxedStrategy<MatchmakingLi
         .boxed()
 }
 
-pub(crate) fn matchmaking_queue_queue() -> BoxedStrategy<MatchmakingQueueQueue> {
+pub(crate) fn queue_choice() -> BoxedStrategy<QueueChoice> {
     ((text(), text(), extra()),)
-        .prop_map(|((id, version, extra),)| MatchmakingQueueQueue { id, version, extra })
+        .prop_map(|((id, version, extra),)| QueueChoice { id, version, extra })
         .boxed()
 }
 
 pub(crate) fn matchmaking_queue_request_data() -> BoxedStrategy<MatchmakingQueueRequestData> {
-    ((vec(matchmaking_queue_queue(), 1..=4), extra()),)
+    ((vec(queue_choice(), 1..=4), extra()),)
         .prop_map(|((queues, extra),)| MatchmakingQueueRequestData { queues, extra })
         .boxed()
 }
@@ -2309,7 +2309,7 @@ pub(crate) fn user_unsubscribe_updates_request_data()
         .boxed()
 }
 
-pub(crate) fn user_updated_user() -> BoxedStrategy<UserUpdatedUser> {
+pub(crate) fn user_update() -> BoxedStrategy<UserUpdate> {
     (
         (
             option::of(user_id()),
@@ -2339,7 +2339,7 @@ pub(crate) fn user_updated_user() -> BoxedStrategy<UserUpdatedUser> {
                     roles,
                 ),
                 (extra,),
-            )| UserUpdatedUser {
+            )| UserUpdate {
                 user_id,
                 username,
                 display_name,
@@ -2355,7 +2355,7 @@ pub(crate) fn user_updated_user() -> BoxedStrategy<UserUpdatedUser> {
 }
 
 pub(crate) fn user_updated_event_data() -> BoxedStrategy<UserUpdatedEventData> {
-    ((vec(user_updated_user(), 0..=3), extra()),)
+    ((vec(user_update(), 0..=3), extra()),)
         .prop_map(|((users, extra),)| UserUpdatedEventData { users, extra })
         .boxed()
 }
