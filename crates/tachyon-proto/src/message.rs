@@ -29,7 +29,13 @@ pub use crate::generated::system::*;
 pub use crate::generated::user::*;
 
 /// A free-form JSON object: the schema says "an object" and nothing more (lobby
-/// `tags`, `bosses`), so its members are kept as they came, not rejected and not lost.
+/// `tags`, `bosses`, the members a struct does not name), so its members are kept
+/// as they came, not rejected and not lost.
+///
+/// A map rather than a borrowed or boxed `RawValue`: it is known to be an object
+/// (which the schemas require), compares by content rather than by spelling, can
+/// be read and built without a parser, and takes merge patches. These objects are
+/// small and rare, so the map costs little.
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;
 
 /// What a command is: the `type` field of every command.
