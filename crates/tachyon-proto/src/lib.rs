@@ -1,0 +1,111 @@
+//! The Tachyon lobby protocol (v1.22.0), sans IO: typed commands, their JSON codec,
+//! WebSocket subprotocol negotiation, and client-side lobby state.
+//!
+//! Tachyon is spoken over a WebSocket whose every text frame is one JSON
+//! *command*: a request (answered by a response with the same `messageId`), a
+//! response (`success` with data, or `failed` with a reason), or an event. There
+//! are 164 of them over ten services, each with its own JSON Schema; this crate
+//! turns each schema into a Rust type and the frame into a [`Command`].
+//!
+//! # What comes in, what goes out
+//!
+//! - **Frames in**: [`decode`] (or [`decode_slice`], [`decode_with`] for custom
+//!   [`Limits`](proto_core::Limits)) reads one text frame into a [`Command`], in one
+//!   pass, and checks it against its schema: envelope, `data` types, enum values,
+//!   ranges, lengths, patterns and formats. What fails is a [`DecodeError`] that
+//!   says which field and which rule; [`recover_ids`] then still reads the
+//!   `messageId` and `commandId`, so a server can answer `invalid_request` with
+//!   [`Command::failed_response`].
+//! - **Frames out**: [`encode`] (or [`encode_into`]) writes a [`Command`] with its
+//!   keys in canonical order, so `decode(&encode(m)) == Ok(m)` and
+//!   `encode(decode(x))` is stable.
+//! - **Metadata**: every message type implements [`CommandMeta`] (who sends it to
+//!   whom, with which scopes); [`meta`] answers the same for a [`CommandId`] and a
+//!   [`MessageKind`] at run time, for a decoded command or an undecodable one.
+//! - **Negotiation**: [`version`] parses and picks `v{major}[.{minor}].tachyon`
+//!   subprotocols for both sides of the WebSocket handshake.
+//! - **Lobby state**: [`lobby_state`] keeps a client's [`Lobby`](lobby_state::Lobby)
+//!   and [`LobbyList`](lobby_state::LobbyList) current by applying the
+//!   `lobby/updated`, `lobby/listUpdated` and `lobby/listReset` merge patches.
+//!
+//! The connection state machine (request/response correlation, roles and scopes,
+//! pings) builds on this crate; nothing here reads a clock or touches a socket.
+//!
+//! # Example
+//!
+//! ```
+//! use tachyon_proto::{Command, CommandId, DecodeError, GenericReason, decode, encode};
+//!
+//! let frame = r#"{"type":"request","messageId":"m1","commandId":"lobby/join",
+//!                 "data":{"id":"1882f6b2e3a4d14f24acb7aa"}}"#;
+//! let Ok(Command::LobbyJoinRequest(join)) = decode(frame) else { panic!() };
+//! assert_eq!(join.data.id, "1882f6b2e3a4d14f24acb7aa");
+//!
+//! // The server cannot serve it: answer with a generic failure.
+//! let answer = Command::failed_response(
+//!     CommandId::LobbyJoin,
+//!     join.message_id,
+//!     GenericReason::CommandUnimplemented,
+//!     None,
+//! )
+//! .expect("lobby/join has a response");
+//! assert_eq!(
+//!     encode(&answer),
+//!     r#"{"type":"response","messageId":"m1","commandId":"lobby/join","status":"failed","reason":"command_unimplemented"}"#
+//! );
+//!
+//! // A bad frame says what is wrong.
+//! assert_eq!(
+//!     decode(r#"{"type":"request","messageId":"m2","commandId":"lobby/nope"}"#),
+//!     Err(DecodeError::UnknownCommand("lobby/nope".into()))
+//! );
+//! ```
+//!
+//! # How the types are made
+//!
+//! The message types are generated from the official schemas by `tachyon-codegen`
+//! and checked in under `src/generated/`; a test regenerates them and fails on any
+//! difference. Names come from the schema titles, docs from their descriptions and
+//! from the protocol's own pages. Optional members are `Option`s that refuse
+//! `null`; members that may be `null` are `Option`s too, and merge-patch members
+//! that may be both absent and `null` are `Option<Option<T>>`. Objects the schemas
+//! leave free-form are kept whole as [`JsonObject`]s, and since no schema forbids
+//! additional properties, every struct keeps the members it does not name in its
+//! `extra` map: decoding then encoding loses nothing.
+//!
+//! # Where the decoder and the schemas part
+//!
+//! The decoder accepts what `compiled.json` accepts (the conformance tests check
+//! the official examples and thousands of broken variants of them), except:
+//!
+//! - integers written with a fraction or exponent (`2.0`, `1e3`), which draft-07
+//!   counts as integers, and integers beyond `i64`/`u64`, are refused;
+//! - `customStartScriptProperties` is declared with the pattern
+//!   `^[a-zA-Z0-9_-]$`, which matches one-character keys only, so the schema leaves
+//!   longer keys unchecked; here every value must be a string, as intended;
+//! - a `format: regex` string is checked for structure (balanced groups and
+//!   classes, quantifiers with something to repeat), not compiled as ECMAScript;
+//! - a member named twice in an object with named members is refused, where a
+//!   validator sees the last one.
+//!
+//! `format: uuid` is not checked, as draft-07 validators do not check it (the
+//! schema even gives it to `PrivateBattle::ip`).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod codec;
+mod field;
+mod generated;
+pub mod lobby_state;
+pub mod message;
+pub mod validate;
+pub mod version;
+
+pub use codec::{
+    DecodeError, FrameIds, decode, decode_slice, decode_with, encode, encode_into, recover_ids,
+};
+pub use message::{
+    ALL_META, Command, CommandId, CommandMeta, Failure, FailureReason, GenericReason, JsonObject,
+    MessageKind, Meta, Outcome, Role, UnknownCommandId, meta,
+};
+pub use validate::{Validate, ValidationError};
