@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use proto_core::Close;
+pub use proto_core::Disconnect;
 
 use crate::raw::RawJson;
 
@@ -34,15 +34,6 @@ pub enum RequestFailure {
     TimedOut,
     /// The connection closed before the RESPONSE arrived.
     ConnectionLost,
-}
-
-/// Who ended a connection, and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Disconnect {
-    /// This side closed it, with this code and reason.
-    Local(Close),
-    /// The peer closed it (with its close frame, if it sent one) or the transport failed.
-    Remote(Option<Close>),
 }
 
 /// Something the application should know about.

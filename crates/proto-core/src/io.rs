@@ -185,6 +185,15 @@ impl fmt::Display for Close {
     }
 }
 
+/// Who ended a connection, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disconnect {
+    /// This side closed it, with this code and reason.
+    Local(Close),
+    /// The peer closed it (with its close frame, if it sent one) or the transport failed.
+    Remote(Option<Close>),
+}
+
 /// WebSocket close codes every protocol uses (RFC 6455 §7.4.1).
 pub mod close_code {
     /// The purpose of the connection has been fulfilled.

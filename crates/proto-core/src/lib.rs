@@ -69,7 +69,7 @@ mod secret;
 mod timing;
 
 pub use ids::IdAllocator;
-pub use io::{Close, Data, Input, LinkId, Output, Payload, Peer, Transmit, close_code};
+pub use io::{Close, Data, Disconnect, Input, LinkId, Output, Payload, Peer, Transmit, close_code};
 pub use json::{JsonKind, json_depth_exceeds};
 pub use limits::{LimitError, Limits};
 pub use machine::Machine;

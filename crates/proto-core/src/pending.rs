@@ -85,6 +85,15 @@ impl<K: Hash + Eq + Clone, V> PendingTable<K, V> {
         Some(entry.value)
     }
 
+    /// The value of the request pending under `key`.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.entries.get(key).map(|entry| &entry.value)
+    }
+
     /// Whether a request is pending under `key`.
     pub fn contains<Q>(&self, key: &Q) -> bool
     where
@@ -152,7 +161,9 @@ mod tests {
         table.insert(2, t0 + Duration::from_secs(1), "b").unwrap();
         table.insert(3, t0 + Duration::from_secs(3), "c").unwrap();
         assert_eq!(table.next_deadline(), Some(t0 + Duration::from_secs(1)));
+        assert_eq!(table.get(&3), Some(&"c"));
         assert_eq!(table.remove(&3), Some("c"));
+        assert_eq!(table.get(&3), None);
         assert_eq!(table.remove(&3), None);
         assert_eq!(table.pop_expired(t0), None);
         let now = t0 + Duration::from_secs(10);

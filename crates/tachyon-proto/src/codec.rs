@@ -185,15 +185,20 @@ pub struct FrameIds {
     pub kind: Option<MessageKind>,
     /// `messageId`, if it was a string.
     pub message_id: Option<String>,
-    /// `commandId`, if it named a command.
-    pub command_id: Option<CommandId>,
+    /// `commandId`, if it was a string, whether or not it names a command.
+    pub command_id: Option<String>,
 }
 
 impl FrameIds {
+    /// The command `commandId` names, if it names one.
+    pub fn command(&self) -> Option<CommandId> {
+        self.command_id.as_deref().and_then(CommandId::from_wire)
+    }
+
     /// The `failed` response with reason `invalid_request` that answers this frame,
     /// when it was a request whose `messageId` and `commandId` could be read.
     pub fn invalid_request(&self, details: Option<String>) -> Option<Command> {
-        match (self.kind, &self.message_id, self.command_id) {
+        match (self.kind, &self.message_id, self.command()) {
             (Some(MessageKind::Request), Some(message_id), Some(command)) => {
                 Command::failed_response(
                     command,
@@ -215,6 +220,44 @@ pub fn recover_ids(frame: &[u8]) -> FrameIds {
     // An error only ends the scan; whatever was read before it is kept.
     let _ = deserializer.deserialize_map(IdsVisitor { ids: &mut ids });
     ids
+}
+
+/// Writes a `failed` response with a generic reason, knowing the request only by
+/// its `messageId` and `commandId`: the answer to a request for a command this
+/// crate does not know (`command_unimplemented`), or to one that failed to decode
+/// (`invalid_request`). For a known command the frame is exactly what [`encode`]
+/// writes for [`Command::failed_response`].
+pub fn encode_generic_failure(
+    message_id: &str,
+    command_id: &str,
+    reason: GenericReason,
+    details: Option<&str>,
+) -> String {
+    let failure = GenericFailure {
+        kind: MessageKind::Response.as_str(),
+        message_id,
+        command_id,
+        status: "failed",
+        reason: reason.as_str(),
+        details,
+    };
+    // Only strings: serialization cannot fail.
+    serde_json::to_string(&failure).unwrap_or_default()
+}
+
+/// The envelope of a generic failure, in canonical key order.
+#[derive(Serialize)]
+struct GenericFailure<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "messageId")]
+    message_id: &'a str,
+    #[serde(rename = "commandId")]
+    command_id: &'a str,
+    status: &'static str,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a str>,
 }
 
 /// Writes a request or an event.
@@ -731,7 +774,7 @@ impl<'de> Visitor<'de> for IdsVisitor<'_> {
                 }
                 Key::CommandId => {
                     if let Loose::Str(id) = map.next_value::<Loose<'de>>()? {
-                        self.ids.command_id = CommandId::from_wire(&id);
+                        self.ids.command_id = Some(id.into_owned());
                     }
                 }
                 _ => {
@@ -1019,9 +1062,10 @@ mod tests {
             FrameIds {
                 kind: Some(MessageKind::Request),
                 message_id: Some("m7".into()),
-                command_id: Some(CommandId::LobbyJoin),
+                command_id: Some("lobby/join".into()),
             }
         );
+        assert_eq!(recover_ids(frame).command(), Some(CommandId::LobbyJoin));
         // Up to the first syntax error.
         assert_eq!(
             recover_ids(br#"{"messageId":"m8","type":"request","data":{"#),
@@ -1042,9 +1086,43 @@ mod tests {
         let event = br#"{"type":"event","messageId":"e","commandId":"lobby/left","data":7}"#;
         assert_eq!(recover_ids(event).invalid_request(None), None);
         assert_eq!(recover_ids(b"[1,2]"), FrameIds::default());
+        let unknown = recover_ids(br#"{"messageId":3,"commandId":"no/such"}"#);
         assert_eq!(
-            recover_ids(br#"{"messageId":3,"commandId":"no/such"}"#),
-            FrameIds::default()
+            unknown,
+            FrameIds {
+                command_id: Some("no/such".into()),
+                ..FrameIds::default()
+            }
+        );
+        assert_eq!(unknown.command(), None);
+    }
+
+    #[test]
+    fn generic_failures_match_the_typed_encoding() {
+        let typed = Command::failed_response(
+            CommandId::LobbyJoin,
+            "m1",
+            GenericReason::Unauthorized,
+            Some("no \"lobby\" scope".into()),
+        )
+        .map(|command| encode(&command));
+        assert_eq!(
+            Some(encode_generic_failure(
+                "m1",
+                "lobby/join",
+                GenericReason::Unauthorized,
+                Some("no \"lobby\" scope")
+            )),
+            typed
+        );
+        assert_eq!(
+            encode_generic_failure(
+                "m2",
+                "lobby/dance",
+                GenericReason::CommandUnimplemented,
+                None
+            ),
+            r#"{"type":"response","messageId":"m2","commandId":"lobby/dance","status":"failed","reason":"command_unimplemented"}"#
         );
     }
 

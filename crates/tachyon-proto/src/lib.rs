@@ -28,8 +28,16 @@
 //!   and [`LobbyList`](lobby_state::LobbyList) current by applying the
 //!   `lobby/updated`, `lobby/listUpdated` and `lobby/listReset` merge patches.
 //!
-//! The connection state machine (request/response correlation, roles and scopes,
-//! pings) builds on this crate; nothing here reads a clock or touches a socket.
+//! - **The connection**: [`Connection`] is the sans-IO machine of one connection,
+//!   server or client, user or autohost. It correlates responses with requests by
+//!   `messageId` (fresh UUIDs, with timeouts), checks that the peer's role and
+//!   scopes allow each command, answers unauthorized, unknown and schema-invalid
+//!   requests as the protocol says, closes with 1008 on what cannot be answered,
+//!   and, on the server, pings at randomized intervals and closes a peer that
+//!   stops answering.
+//!
+//! Nothing here reads a clock or touches a socket: time comes in as an argument,
+//! frames come in and go out as values (see [`proto_core::Machine`]).
 //!
 //! # Example
 //!
@@ -92,18 +100,31 @@
 //! schema even gives it to `PrivateBattle::ip`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Input must never be able to crash a machine; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod codec;
+mod connection;
+mod error;
+mod event;
 mod field;
 mod generated;
+mod keepalive;
 pub mod lobby_state;
 pub mod message;
 pub mod validate;
 pub mod version;
 
 pub use codec::{
-    DecodeError, FrameIds, decode, decode_slice, decode_with, encode, encode_into, recover_ids,
+    DecodeError, FrameIds, decode, decode_slice, decode_with, encode, encode_generic_failure,
+    encode_into, recover_ids,
 };
+pub use connection::{Connection, ConnectionConfig};
+pub use error::{CallError, InputError};
+pub use event::{Disconnect, Event, RequestFailure};
 pub use message::{
     ALL_META, Command, CommandId, CommandMeta, Failure, FailureReason, GenericReason, JsonObject,
     MessageKind, Meta, Outcome, Role, UnknownCommandId, meta,
