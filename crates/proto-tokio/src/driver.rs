@@ -9,6 +9,8 @@ use std::time::Instant;
 
 use proto_core::{Close, Data, Input, Machine, Output, Payload};
 
+use tokio::sync::mpsc;
+
 use crate::transport::{Incoming, Transport};
 
 /// What [`Driver::next`] hands the application.
@@ -33,6 +35,56 @@ pub enum Traffic<'a> {
     Connected,
 }
 
+/// A call another task makes on a driver's machine, at the driver's `now`.
+type Call<M> = Box<dyn FnOnce(&mut M, Instant) + Send>;
+
+/// Both ends of a mailbox's channel.
+type Channel<M> = (mpsc::Sender<Call<M>>, mpsc::Receiver<Call<M>>);
+
+/// How many calls a [`Mailbox`] holds before [`Mailbox::send`] waits.
+const MAILBOX_CAPACITY: usize = 256;
+
+/// A handle other tasks use to act on a driver's machine while the driver runs:
+/// a server pushing an event to every connection of a lobby, say. Calls run in
+/// order, between inputs, and what they produce is sent at once.
+pub struct Mailbox<M> {
+    calls: mpsc::Sender<Call<M>>,
+}
+
+impl<M> Clone for Mailbox<M> {
+    fn clone(&self) -> Self {
+        Mailbox {
+            calls: self.calls.clone(),
+        }
+    }
+}
+
+impl<M> fmt::Debug for Mailbox<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("closed", &self.calls.is_closed())
+            .finish()
+    }
+}
+
+/// The driver behind a [`Mailbox`] has stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the driver has stopped")]
+pub struct DriverGone;
+
+impl<M> Mailbox<M> {
+    /// Queues `call`, waiting while the mailbox is full.
+    pub async fn send(
+        &self,
+        call: impl FnOnce(&mut M, Instant) + Send + 'static,
+    ) -> Result<(), DriverGone> {
+        self.calls
+            .send(Box::new(call))
+            .await
+            .map_err(|_| DriverGone)
+    }
+}
+
 type Reconnect<T> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = io::Result<T>> + Send>> + Send>;
 type Tap = Box<dyn FnMut(Traffic<'_>) + Send>;
 
@@ -47,6 +99,8 @@ pub struct Driver<M, T> {
     reconnect_at: Option<Instant>,
     reconnect: Option<Reconnect<T>>,
     tap: Option<Tap>,
+    /// Calls from other tasks; the driver keeps a sender so it never closes.
+    mailbox: Option<Channel<M>>,
 }
 
 impl<M, T> fmt::Debug for Driver<M, T> {
@@ -67,6 +121,7 @@ impl<M: Machine, T: Transport> Driver<M, T> {
             reconnect_at: None,
             reconnect: None,
             tap: None,
+            mailbox: None,
         };
         driver.attach(transport);
         driver
@@ -87,6 +142,17 @@ impl<M: Machine, T: Transport> Driver<M, T> {
     pub fn with_tap(mut self, tap: impl FnMut(Traffic<'_>) + Send + 'static) -> Self {
         self.tap = Some(Box::new(tap));
         self
+    }
+
+    /// A handle for other tasks to call the machine through while this driver
+    /// runs; every call returns a handle to the same mailbox.
+    pub fn mailbox(&mut self) -> Mailbox<M> {
+        let calls = self
+            .mailbox
+            .get_or_insert_with(|| mpsc::channel(MAILBOX_CAPACITY))
+            .0
+            .clone();
+        Mailbox { calls }
     }
 
     /// The machine, for application calls.
@@ -122,6 +188,7 @@ impl<M: Machine, T: Transport> Driver<M, T> {
                 incoming = recv(&mut self.transport) => Wake::Incoming(incoming),
                 () = sleep_until(timer) => Wake::Timer,
                 () = sleep_until(reconnect_at) => Wake::Reconnect,
+                call = next_call(&mut self.mailbox) => Wake::Call(call),
             };
             let now = Instant::now();
             match wake {
@@ -134,6 +201,7 @@ impl<M: Machine, T: Transport> Driver<M, T> {
                     }
                 }
                 Wake::Timer => self.machine.handle_timeout(now),
+                Wake::Call(call) => call(&mut self.machine, now),
                 Wake::Reconnect => {
                     self.reconnect_at = None;
                     let attempt = match &mut self.reconnect {
@@ -216,10 +284,22 @@ impl<M: Machine, T: Transport> Driver<M, T> {
     }
 }
 
-enum Wake {
+enum Wake<M> {
     Incoming(Incoming),
     Timer,
     Reconnect,
+    Call(Call<M>),
+}
+
+async fn next_call<M>(mailbox: &mut Option<Channel<M>>) -> Call<M> {
+    match mailbox {
+        // The driver holds a sender, so the channel never reports closed.
+        Some((_, receiver)) => match receiver.recv().await {
+            Some(call) => call,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv<T: Transport>(transport: &mut Option<T>) -> Incoming {

@@ -43,5 +43,5 @@ mod driver;
 mod transport;
 pub mod ws;
 
-pub use driver::{Activity, Driver, Traffic};
+pub use driver::{Activity, Driver, DriverGone, Mailbox, Traffic};
 pub use transport::{Incoming, Transport};

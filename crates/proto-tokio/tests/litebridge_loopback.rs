@@ -152,3 +152,43 @@ async fn client_reconnects_after_the_server_drops_it() {
     while client.next().await.is_some() {}
     server.await.unwrap();
 }
+
+#[tokio::test]
+async fn another_task_acts_on_a_running_driver_through_its_mailbox() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let transport = ws::accept_tcp(stream).await.unwrap();
+        let mut driver = Driver::new(Server::new(ServerConfig::new("pw")), transport);
+        let mailbox = driver.mailbox();
+        // The driver is busy waiting in `next`; another task asks the client.
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            mailbox
+                .send(|server: &mut Server, now| {
+                    server
+                        .send_request(now, "news", vec![json("from elsewhere")])
+                        .unwrap();
+                })
+                .await
+                .unwrap();
+        });
+        while driver.next().await.is_some() {}
+    });
+
+    let (transport, _) = ws::connect(url.as_str()).await.unwrap();
+    let mut client = Driver::new(Client::new(ClientConfig::new("pw")), transport);
+    assert_eq!(
+        client.next().await,
+        Some(Activity::Event(Event::Authenticated))
+    );
+    let Some(Activity::Event(Event::Request(request))) = client.next().await else {
+        panic!("expected the server's request");
+    };
+    assert_eq!(request.what, "news");
+    assert_eq!(request.args, vec![json("from elsewhere")]);
+    client.machine().shutdown();
+    while client.next().await.is_some() {}
+    server.await.unwrap();
+}
