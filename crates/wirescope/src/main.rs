@@ -2,8 +2,9 @@
 //!
 //! - `wirescope demo [PROTOCOL]` runs a server and a client of the protocol on
 //!   127.0.0.1 over real sockets and prints the annotated transcript;
-//! - `wirescope decode PROTOCOL [FILE]` reads frames (one JSON text per line) from
-//!   FILE or stdin and prints each one's typed decoding, or its exact error;
+//! - `wirescope decode PROTOCOL [FILE]` reads frames from FILE or stdin (one JSON
+//!   text per line; Tachyon commands may also be pretty-printed, as the official
+//!   examples are) and prints each one's typed decoding, or its exact error;
 //! - `wirescope encode PROTOCOL [FILE]` reads messages the same way and prints each
 //!   one's canonical encoding, or its exact error.
 #![forbid(unsafe_code)]
@@ -11,6 +12,7 @@
 
 mod input;
 mod litebridge;
+mod tachyon;
 mod transcript;
 
 use std::path::PathBuf;
@@ -36,7 +38,8 @@ enum Command {
         /// The protocol to demo; all of them when left out.
         protocol: Option<Protocol>,
     },
-    /// Decode frames, one per line, and print each typed message or its exact error.
+    /// Decode frames (one per line; Tachyon: any JSON layout) and print each typed
+    /// message or its exact error.
     Decode {
         /// The protocol the frames speak.
         protocol: Protocol,
@@ -45,7 +48,8 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
-    /// Encode messages, one per line, and print each canonical frame or its exact error.
+    /// Encode messages (read as decode reads them) and print each canonical frame or
+    /// its exact error.
     Encode {
         /// The protocol the messages belong to.
         protocol: Protocol,
@@ -61,6 +65,8 @@ enum Command {
 enum Protocol {
     /// Litecord's litebridge common protocol (JSON op codes over WebSocket).
     Litebridge,
+    /// The Tachyon lobby protocol (JSON commands over WebSocket).
+    Tachyon,
 }
 
 impl Protocol {
@@ -97,16 +103,26 @@ fn main() -> ExitCode {
             protocol,
             file,
             limits,
-        } => input::for_each_line(file.as_deref(), |line| match protocol {
-            Protocol::Litebridge => litebridge::decode_line(line, &limits.limits()),
-        }),
+        } => match protocol {
+            Protocol::Litebridge => input::for_each_line(file.as_deref(), |line| {
+                litebridge::decode_line(line, &limits.limits())
+            }),
+            Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
+                tachyon::decode_value(value, &limits.limits())
+            }),
+        },
         Command::Encode {
             protocol,
             file,
             limits,
-        } => input::for_each_line(file.as_deref(), |line| match protocol {
-            Protocol::Litebridge => litebridge::encode_line(line, &limits.limits()),
-        }),
+        } => match protocol {
+            Protocol::Litebridge => input::for_each_line(file.as_deref(), |line| {
+                litebridge::encode_line(line, &limits.limits())
+            }),
+            Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
+                tachyon::encode_value(value, &limits.limits())
+            }),
+        },
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -127,6 +143,7 @@ fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Err
     for protocol in protocols {
         match protocol {
             Protocol::Litebridge => runtime.block_on(litebridge::demo())?,
+            Protocol::Tachyon => runtime.block_on(tachyon::demo())?,
         }
     }
     Ok(true)

@@ -71,3 +71,74 @@ fn a_missing_file_is_reported() {
             .starts_with("wirescope: ")
     );
 }
+
+#[test]
+fn tachyon_decode_reads_pretty_and_line_frames_and_validates_them() {
+    let input = r#"{
+  "type": "request",
+  "messageId": "m1",
+  "commandId": "lobby/join",
+  "data": { "id": "lobby-1" }
+}
+{"type":"request","messageId":"m2","commandId":"lobby/join","data":{"id":7}}
+{"type":"event","messageId":"m3","commandId":"lobby/dance"}
+"#;
+    let out = wirescope(&["decode", "tachyon"], input);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let expected_head = "1: request lobby/join (user → server, scopes: tachyon.lobby) messageId \"m1\"\n\
+         LobbyJoinRequest(\n    LobbyJoinRequest {\n        message_id: \"m1\",\n";
+    assert!(stdout.starts_with(expected_head), "{stdout}");
+    assert!(
+        stdout.contains(
+            "\n7: error: invalid lobby/join request data: invalid type: integer `7`, \
+             expected a string at line 1 column 74  [InvalidData { command: LobbyJoin, \
+             kind: Request, detail: \"invalid type: integer `7`, expected a string at line 1 \
+             column 74\" }]\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(
+            "8: error: unknown commandId \"lobby/dance\"  [UnknownCommand(\"lobby/dance\")]\n"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn tachyon_encode_prints_the_canonical_frame_and_stops_at_text_that_is_not_json() {
+    let input = "{ \"data\": {\"id\": \"l\"}, \"commandId\": \"lobby/join\", \"messageId\": \"m\", \
+                 \"type\": \"request\" }\n{\"type\": nope}\n";
+    let out = wirescope(&["encode", "tachyon"], input);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "1: {\"type\":\"request\",\"messageId\":\"m\",\"commandId\":\"lobby/join\",\"data\":{\"id\":\"l\"}}\n\
+         2: error: not JSON: expected ident at line 2 column 11\n"
+    );
+}
+
+#[test]
+fn the_tachyon_demo_runs_its_whole_script() {
+    let out = wirescope(&["demo", "tachyon"], "");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for needle in [
+        "refused: HTTP 400 Bad Request",
+        "refused: HTTP 401 Unauthorized",
+        "the server chose v0.1.tachyon",
+        "response system/serverStats: success",
+        "response lobby/create: success",
+        "applied the patch",
+        "\"reason\":\"unauthorized\"",
+        "\"reason\":\"command_unimplemented\"",
+        "\"reason\":\"invalid_request\"",
+        "closed by the server: 1008",
+        "→ ping",
+        "← pong",
+        "CLOSE 1008 \"ping timeout\"",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+}
