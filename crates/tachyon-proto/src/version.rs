@@ -99,11 +99,17 @@ pub enum NegotiationError {
     #[error("the client offered no tachyon version")]
     NothingOffered,
     /// None of the offered versions has a major version the server supports.
-    #[error("no common tachyon version (offered {offered:?})")]
+    #[error("no common tachyon version (offered {})", list(offered))]
     NoCommonVersion {
         /// The versions the client offered, as parsed.
         offered: Vec<Version>,
     },
+}
+
+/// `v1.0, v0.2` for the errors.
+fn list(versions: &[Version]) -> String {
+    let names: Vec<String> = versions.iter().map(Version::to_string).collect();
+    names.join(", ")
 }
 
 /// The server's choice: the subprotocol name to echo in the handshake response, and
@@ -302,11 +308,16 @@ mod tests {
 
     #[test]
     fn another_major_is_refused() {
+        let refused = negotiate(["v1.tachyon", "v2.0.tachyon"], &[Version::V0]);
         assert_eq!(
-            negotiate(["v1.tachyon", "v2.0.tachyon"], &[Version::V0]),
+            refused,
             Err(NegotiationError::NoCommonVersion {
                 offered: vec![Version::new(1, 0), Version::new(2, 0)]
             })
+        );
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "no common tachyon version (offered v1.0, v2.0)"
         );
     }
 
