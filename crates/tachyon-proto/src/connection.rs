@@ -104,6 +104,39 @@ enum State {
 /// The application sends with [`send_request`](Connection::send_request) (which
 /// gives the request a fresh `messageId` and a timeout),
 /// [`respond`](Connection::respond) and [`send_event`](Connection::send_event).
+///
+/// ```
+/// use std::time::Instant;
+/// use proto_core::{Input, Machine, Output, Payload};
+/// use tachyon_proto::message::{SystemServerStatsOkResponseData, SystemServerStatsResponse};
+/// use tachyon_proto::{Connection, ConnectionConfig, Event, JsonObject, Role};
+///
+/// let now = Instant::now();
+/// // The user's access token granted the lobby scope.
+/// let mut server = Connection::new(ConnectionConfig::server(Role::User, ["tachyon.lobby"]));
+/// server.handle_input(now, Input::opened()).unwrap();
+///
+/// let frame = r#"{"type":"request","messageId":"m1","commandId":"system/serverStats"}"#;
+/// server.handle_input(now, Input::text(frame)).unwrap();
+/// let Some(Output::Event(Event::Request(request))) = server.poll_output() else { panic!() };
+///
+/// server
+///     .respond(SystemServerStatsResponse {
+///         message_id: request.message_id().to_owned(),
+///         result: Ok(SystemServerStatsOkResponseData { user_count: 1, extra: JsonObject::new() }),
+///     })
+///     .unwrap();
+/// let Some(Output::Transmit(answer)) = server.poll_output() else { panic!() };
+/// assert_eq!(
+///     answer.payload,
+///     Payload::Text(
+///         r#"{"type":"response","messageId":"m1","commandId":"system/serverStats","status":"success","data":{"userCount":1}}"#
+///             .into()
+///     )
+/// );
+/// // The first ping is due within 10 seconds.
+/// assert!(server.poll_timeout().unwrap() <= now + std::time::Duration::from_secs(10));
+/// ```
 #[derive(Debug)]
 pub struct Connection {
     config: ConnectionConfig,
