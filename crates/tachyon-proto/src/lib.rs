@@ -69,6 +69,64 @@
 //! );
 //! ```
 //!
+//! # A complete run loop
+//!
+//! A user's client and the server talk through an in-memory pipe with a virtual
+//! clock; over real sockets, `proto-tokio` runs the same loop (`wirescope demo
+//! tachyon` does, with the handshake's Bearer token and subprotocol).
+//!
+//! ```
+//! use std::time::Instant;
+//! use proto_core::{Input, Machine, Output, Payload};
+//! use tachyon_proto::message::SystemServerStatsRequest;
+//! use tachyon_proto::{Command, Connection, ConnectionConfig, Event, Role};
+//!
+//! /// Carries what `from` sends to `to` (a WebSocket answers pings by itself);
+//! /// returns the events `from` emitted.
+//! fn pump(now: Instant, from: &mut Connection, to: &mut Connection) -> Vec<Event> {
+//!     let mut events = Vec::new();
+//!     while let Some(output) = from.poll_output() {
+//!         match output {
+//!             Output::Transmit(t) => match t.payload {
+//!                 Payload::Text(text) => { let _ = to.handle_input(now, Input::text(&text)); }
+//!                 Payload::Ping(bytes) => { let _ = from.handle_input(now, Input::pong(&bytes)); }
+//!                 Payload::Binary(_) => unreachable!("tachyon only sends text"),
+//!             },
+//!             Output::Event(event) => events.push(event),
+//!             Output::Close { .. } | Output::Reconnect { .. } => {}
+//!         }
+//!     }
+//!     events
+//! }
+//!
+//! let t0 = Instant::now();
+//! let mut server = Connection::new(ConnectionConfig::server(Role::User, ["tachyon.lobby"]));
+//! let mut client = Connection::new(ConnectionConfig::client(Role::User));
+//! server.handle_input(t0, Input::opened()).unwrap();
+//! client.handle_input(t0, Input::opened()).unwrap();
+//!
+//! let id = client
+//!     .send_request(t0, SystemServerStatsRequest { message_id: String::new() })
+//!     .unwrap();
+//! pump(t0, &mut client, &mut server);
+//! let [Event::Request(request)] = &pump(t0, &mut server, &mut client)[..] else { panic!() };
+//! assert_eq!(request.message_id(), id);
+//!
+//! // This server serves nothing yet: a generic failure answers any request.
+//! let failure = tachyon_proto::GenericReason::CommandUnimplemented;
+//! let answer = Command::failed_response(request.command_id(), id.clone(), failure, None);
+//! server.respond(answer.unwrap()).unwrap();
+//! pump(t0, &mut server, &mut client);
+//! let [Event::Response(response)] = &pump(t0, &mut client, &mut server)[..] else { panic!() };
+//! assert_eq!(response.message_id(), id);
+//!
+//! // The server pings within ten seconds; the client's WebSocket answers.
+//! let ping_at = server.poll_timeout().unwrap();
+//! server.handle_timeout(ping_at);
+//! pump(ping_at, &mut server, &mut client);
+//! assert!(server.is_open());
+//! ```
+//!
 //! # How the types are made
 //!
 //! The message types are generated from the official schemas by `tachyon-codegen`
