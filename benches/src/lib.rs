@@ -10,3 +10,4 @@
 
 pub mod alloc_counter;
 pub mod litecord_naive;
+pub mod tachyon_naive;

@@ -1,9 +1,12 @@
-//! Heap allocations per decode, counted: control frames must cost none.
+//! Heap allocations per decode, counted: litebridge control frames must cost none,
+//! and typed Tachyon frames fewer than their `Value` baseline.
 
 use benches::alloc_counter::{CountingAllocator, allocations_during};
 use benches::litecord_naive::{FRAMES, naive_decode};
+use benches::tachyon_naive::{frames as tachyon_frames, naive_decode as tachyon_naive_decode};
 use litecord_proto::{Message, decode};
 use proto_core::Limits;
+use tachyon_proto::decode_slice;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -55,5 +58,20 @@ fn the_counter_sees_what_the_naive_baseline_allocates() {
         let (decoded, allocations) = allocations_during(|| naive_decode(frame.as_bytes()));
         assert!(decoded.is_some(), "{name}");
         assert!(allocations > 0, "{name}");
+    }
+}
+
+#[test]
+fn typed_tachyon_decoding_allocates_less_than_the_value_baseline() {
+    for (name, frame) in tachyon_frames() {
+        let (typed, typed_allocations) = allocations_during(|| decode_slice(frame.as_bytes()));
+        let (naive, naive_allocations) =
+            allocations_during(|| tachyon_naive_decode(frame.as_bytes()));
+        assert!(typed.is_ok(), "{name}");
+        assert!(naive.is_some(), "{name}");
+        assert!(
+            typed_allocations < naive_allocations,
+            "{name}: typed {typed_allocations}, naive {naive_allocations}"
+        );
     }
 }
