@@ -79,7 +79,8 @@ fuzz_target!(|steps: Vec<Step>| {
                     let _ = client.dispatch("z", vec![]);
                 }
                 Step::Respond { nonce } => {
-                    let _ = client.respond(&RawJson::from_u64(u64::from(*nonce)), RawJson::from_u64(2));
+                    let _ =
+                        client.respond(&RawJson::from_u64(u64::from(*nonce)), RawJson::from_u64(2));
                 }
                 Step::Shutdown => client.shutdown(),
                 _ => {}

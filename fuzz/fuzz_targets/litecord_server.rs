@@ -76,7 +76,8 @@ fuzz_target!(|steps: Vec<Step>| {
                     let _ = server.handle_input(now, Input::closed(None));
                 }
                 Step::Respond { nonce } => {
-                    let _ = server.respond(&RawJson::from_u64(u64::from(*nonce)), RawJson::from_u64(1));
+                    let _ =
+                        server.respond(&RawJson::from_u64(u64::from(*nonce)), RawJson::from_u64(1));
                 }
                 Step::SendRequest => {
                     let _ = server.send_request(now, "y", vec![]);
@@ -103,7 +104,10 @@ fuzz_target!(|steps: Vec<Step>| {
                 }
                 Output::Close { close, .. } => {
                     assert!(!closed, "closed twice");
-                    assert!([1000, 1008, 1009, 4001, 4002, 4003].contains(&close.code), "{close}");
+                    assert!(
+                        [1000, 1008, 1009, 4001, 4002, 4003].contains(&close.code),
+                        "{close}"
+                    );
                     closed = true;
                 }
                 Output::Event(event) => {

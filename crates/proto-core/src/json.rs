@@ -51,32 +51,40 @@ pub fn json_depth_exceeds(json: &[u8], max: usize) -> bool {
         return false;
     }
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in json {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut rest = json;
+    // Jump from one structural byte to the next, and over each string whole: the
+    // scan then costs per string and bracket, not per byte of state machine.
+    while let Some(at) = rest
+        .iter()
+        .position(|&b| matches!(b, b'"' | b'[' | b'{' | b']' | b'}'))
+    {
+        let (byte, tail) = (rest[at], &rest[at + 1..]);
+        rest = tail;
         match byte {
-            b'"' => in_string = true,
+            b'"' => rest = after_string(rest),
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
                     return true;
                 }
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            _ => depth = depth.saturating_sub(1),
         }
     }
     false
+}
+
+/// The text after the string whose opening quote was just read (empty if the
+/// string never ends).
+fn after_string(mut rest: &[u8]) -> &[u8] {
+    while let Some(at) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+        if rest[at] == b'"' {
+            return &rest[at + 1..];
+        }
+        // An escape: the next byte, whatever it is, belongs to the string.
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    &[]
 }
 
 #[cfg(test)]
@@ -94,5 +102,63 @@ mod tests {
         // Many brackets, little nesting: the exact scan decides.
         assert!(!json_depth_exceeds(b"[[],[],[],[],[],[]]", 2));
         assert!(!json_depth_exceeds(br#"["[[[[[[", "{{{{{{"]"#, 1));
+        // Escapes, including an escaped backslash before the closing quote.
+        assert!(!json_depth_exceeds(br#"["\"[[[", "\\\\", "[[[\\"]"#, 1));
+        assert!(json_depth_exceeds(br#"["\\", [[]]]"#, 2));
+        // An unterminated string hides what follows, as it would from a parser.
+        assert!(!json_depth_exceeds(br#"[[ "\"[[[[[["#, 2));
+        assert!(json_depth_exceeds(b"[[[[ \"", 3));
+    }
+
+    /// The plain byte-at-a-time state machine the fast scan must agree with.
+    fn reference(json: &[u8], max: usize) -> bool {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for &byte in json {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if byte == b'\\' {
+                    escaped = true;
+                } else if byte == b'"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match byte {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > max {
+                        return true;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn agrees_with_the_byte_at_a_time_scan_on_every_short_text() {
+        const ALPHABET: &[u8] = b"[]{}\"\\a";
+        let mut text = Vec::new();
+        for len in 0..=6u32 {
+            for mut n in 0..ALPHABET.len().pow(len) {
+                text.clear();
+                for _ in 0..len {
+                    text.push(ALPHABET[n % ALPHABET.len()]);
+                    n /= ALPHABET.len();
+                }
+                for max in 0..3 {
+                    assert_eq!(
+                        json_depth_exceeds(&text, max),
+                        reference(&text, max),
+                        "{:?} max {max}",
+                        String::from_utf8_lossy(&text)
+                    );
+                }
+            }
+        }
     }
 }
