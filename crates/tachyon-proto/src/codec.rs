@@ -118,8 +118,8 @@ pub fn decode_slice(frame: &[u8]) -> Result<Command, DecodeError> {
 
 /// Decodes one frame, refusing it first if it breaks `limits`.
 ///
-/// The depth bound is checked by a byte scan before parsing: it costs a small
-/// fraction of the parse and means the parser never recurses into hostile nesting.
+/// The depth bound is checked by a scan before parsing (eight bytes at a time,
+/// without allocating), so the parser never recurses into hostile nesting.
 pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Command, DecodeError> {
     check_limits(frame, limits)?;
     decode_from(serde_json::de::SliceRead::new(frame))
