@@ -2,7 +2,6 @@
 //! the `IgnoredAny` floor, with allocations per decode counted first.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use benches::alloc_counter::{CountingAllocator, allocations_during};
 use benches::tachyon_naive::{floor_decode, frames, naive_decode, naive_encode};
@@ -70,16 +69,9 @@ fn encode_benches(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-}
-
 criterion_group! {
     name = tachyon;
-    config = config();
+    config = benches::criterion_config();
     targets = decode_benches, encode_benches
 }
 criterion_main!(tachyon);

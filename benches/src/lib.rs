@@ -8,6 +8,19 @@
 //!   reads the whole frame can beat.
 #![deny(missing_docs)]
 
+use std::time::Duration;
+
+use criterion::Criterion;
+
 pub mod alloc_counter;
 pub mod litecord_naive;
 pub mod tachyon_naive;
+
+/// The settings every benchmark runs with: short enough for the whole suite to
+/// run in minutes on two cores, with samples enough for stable medians.
+pub fn criterion_config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50)
+}
