@@ -111,22 +111,26 @@ enum State {
 /// use tachyon_proto::message::{SystemServerStatsOkResponseData, SystemServerStatsResponse};
 /// use tachyon_proto::{Connection, ConnectionConfig, Event, JsonObject, Role};
 ///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let now = Instant::now();
 /// // The user's access token granted the lobby scope.
 /// let mut server = Connection::new(ConnectionConfig::server(Role::User, ["tachyon.lobby"]));
-/// server.handle_input(now, Input::opened()).unwrap();
+/// server.handle_input(now, Input::opened())?;
 ///
 /// let frame = r#"{"type":"request","messageId":"m1","commandId":"system/serverStats"}"#;
-/// server.handle_input(now, Input::text(frame)).unwrap();
-/// let Some(Output::Event(Event::Request(request))) = server.poll_output() else { panic!() };
+/// server.handle_input(now, Input::text(frame))?;
+/// let Some(Output::Event(Event::Request(request))) = server.poll_output() else {
+///     return Err("the application should get the request".into());
+/// };
 ///
 /// server
 ///     .respond(SystemServerStatsResponse {
 ///         message_id: request.message_id().to_owned(),
 ///         result: Ok(SystemServerStatsOkResponseData { user_count: 1, extra: JsonObject::new() }),
-///     })
-///     .unwrap();
-/// let Some(Output::Transmit(answer)) = server.poll_output() else { panic!() };
+///     })?;
+/// let Some(Output::Transmit(answer)) = server.poll_output() else {
+///     return Err("the response should be sent".into());
+/// };
 /// assert_eq!(
 ///     answer.payload,
 ///     Payload::Text(
@@ -135,7 +139,9 @@ enum State {
 ///     )
 /// );
 /// // The first ping is due within 10 seconds.
-/// assert!(server.poll_timeout().unwrap() <= now + std::time::Duration::from_secs(10));
+/// assert!(server.poll_timeout().is_some_and(|at| at <= now + std::time::Duration::from_secs(10)));
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct Connection {

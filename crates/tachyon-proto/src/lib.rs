@@ -44,9 +44,12 @@
 //! ```
 //! use tachyon_proto::{Command, CommandId, DecodeError, GenericReason, decode, encode};
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let frame = r#"{"type":"request","messageId":"m1","commandId":"lobby/join",
 //!                 "data":{"id":"1882f6b2e3a4d14f24acb7aa"}}"#;
-//! let Ok(Command::LobbyJoinRequest(join)) = decode(frame) else { panic!() };
+//! let Command::LobbyJoinRequest(join) = decode(frame)? else {
+//!     return Err("not a lobby/join request".into());
+//! };
 //! assert_eq!(join.data.id, "1882f6b2e3a4d14f24acb7aa");
 //!
 //! // The server cannot serve it: answer with a generic failure.
@@ -56,7 +59,7 @@
 //!     GenericReason::CommandUnimplemented,
 //!     None,
 //! )
-//! .expect("lobby/join has a response");
+//! .ok_or("lobby/join has a response")?;
 //! assert_eq!(
 //!     encode(&answer),
 //!     r#"{"type":"response","messageId":"m1","commandId":"lobby/join","status":"failed","reason":"command_unimplemented"}"#
@@ -67,6 +70,8 @@
 //!     decode(r#"{"type":"request","messageId":"m2","commandId":"lobby/nope"}"#),
 //!     Err(DecodeError::UnknownCommand("lobby/nope".into()))
 //! );
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # A complete run loop
@@ -90,7 +95,7 @@
 //!             Output::Transmit(t) => match t.payload {
 //!                 Payload::Text(text) => { let _ = to.handle_input(now, Input::text(&text)); }
 //!                 Payload::Ping(bytes) => { let _ = from.handle_input(now, Input::pong(&bytes)); }
-//!                 Payload::Binary(_) => unreachable!("tachyon only sends text"),
+//!                 Payload::Binary(_) => {} // tachyon only sends text
 //!             },
 //!             Output::Event(event) => events.push(event),
 //!             Output::Close { .. } | Output::Reconnect { .. } => {}
@@ -99,32 +104,38 @@
 //!     events
 //! }
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let t0 = Instant::now();
 //! let mut server = Connection::new(ConnectionConfig::server(Role::User, ["tachyon.lobby"]));
 //! let mut client = Connection::new(ConnectionConfig::client(Role::User));
-//! server.handle_input(t0, Input::opened()).unwrap();
-//! client.handle_input(t0, Input::opened()).unwrap();
+//! server.handle_input(t0, Input::opened())?;
+//! client.handle_input(t0, Input::opened())?;
 //!
 //! let id = client
-//!     .send_request(t0, SystemServerStatsRequest { message_id: String::new() })
-//!     .unwrap();
+//!     .send_request(t0, SystemServerStatsRequest { message_id: String::new() })?;
 //! pump(t0, &mut client, &mut server);
-//! let [Event::Request(request)] = &pump(t0, &mut server, &mut client)[..] else { panic!() };
+//! let [Event::Request(request)] = &pump(t0, &mut server, &mut client)[..] else {
+//!     return Err("the server should have the request".into());
+//! };
 //! assert_eq!(request.message_id(), id);
 //!
 //! // This server serves nothing yet: a generic failure answers any request.
 //! let failure = tachyon_proto::GenericReason::CommandUnimplemented;
 //! let answer = Command::failed_response(request.command_id(), id.clone(), failure, None);
-//! server.respond(answer.unwrap()).unwrap();
+//! server.respond(answer.ok_or("every request has a response")?)?;
 //! pump(t0, &mut server, &mut client);
-//! let [Event::Response(response)] = &pump(t0, &mut client, &mut server)[..] else { panic!() };
+//! let [Event::Response(response)] = &pump(t0, &mut client, &mut server)[..] else {
+//!     return Err("the client should have the response".into());
+//! };
 //! assert_eq!(response.message_id(), id);
 //!
 //! // The server pings within ten seconds; the client's WebSocket answers.
-//! let ping_at = server.poll_timeout().unwrap();
+//! let ping_at = server.poll_timeout().ok_or("the server should ping")?;
 //! server.handle_timeout(ping_at);
 //! pump(ping_at, &mut server, &mut client);
 //! assert!(server.is_open());
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # How the types are made

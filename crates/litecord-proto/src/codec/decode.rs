@@ -84,11 +84,17 @@ pub enum DecodeError {
 /// use litecord_proto::{Message, Op, codec::decode};
 /// use proto_core::Limits;
 ///
-/// let message = decode(br#"{"op": 2, "s": 41}"#, &Limits::default()).unwrap();
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let message = decode(br#"{"op": 2, "s": 41}"#, &Limits::default())?;
 /// assert_eq!(message, Message::Heartbeat);
 ///
-/// let err = decode(br#"{"op": 4, "w": "ping", "a": []}"#, &Limits::default()).unwrap_err();
-/// assert_eq!(err.to_string(), "REQUEST (4) frame lacks its `n` field");
+/// let refused = decode(br#"{"op": 4, "w": "ping", "a": []}"#, &Limits::default());
+/// assert_eq!(
+///     refused.map_err(|error| error.to_string()),
+///     Err("REQUEST (4) frame lacks its `n` field".to_owned())
+/// );
+/// # Ok(())
+/// # }
 /// ```
 pub fn decode<'a>(frame: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
     limits.check_frame_len(frame.len())?;
