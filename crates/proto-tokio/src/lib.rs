@@ -40,8 +40,10 @@
 )]
 
 mod driver;
+mod outbound;
 mod transport;
 pub mod ws;
 
-pub use driver::{Activity, Driver, DriverGone, Mailbox, Traffic};
-pub use transport::{Incoming, Transport};
+pub use driver::{Activity, Driver, DriverGone, Mailbox, Shutdown, ShutdownSignal, Traffic};
+pub use outbound::{Backpressure, OutboundQueue, QueueFull};
+pub use transport::{CLOSE_TIMEOUT, Incoming, Transport};
