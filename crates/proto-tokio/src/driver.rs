@@ -358,8 +358,10 @@ impl<M: Machine, T: Transport> Driver<M, T> {
                 Wake::Failed => self.lose_transport(),
                 Wake::Timer => self.machine.handle_timeout(now),
                 Wake::Stall => {
+                    // The timer was set before the last progress; recheck.
+                    let waiting = !self.outbound.is_empty() || self.unflushed;
                     let since = tokio::time::Instant::now() - self.last_progress;
-                    if since >= self.backpressure.send_timeout {
+                    if waiting && since >= self.backpressure.send_timeout {
                         // What waits will never go out.
                         self.outbound.clear();
                         self.driver_close = Some(DriverClose::Due(Close::new(

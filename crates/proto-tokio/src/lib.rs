@@ -41,9 +41,11 @@
 
 mod driver;
 mod outbound;
+mod serve;
 mod transport;
 pub mod ws;
 
 pub use driver::{Activity, Driver, DriverGone, Mailbox, Shutdown, ShutdownSignal, Traffic};
 pub use outbound::{Backpressure, OutboundQueue, QueueFull};
+pub use serve::{ServeConfig, ServeSummary, ServedDriver, serve};
 pub use transport::{CLOSE_TIMEOUT, Incoming, Transport};

@@ -175,12 +175,17 @@ fn to_io(error: tungstenite::Error) -> io::Error {
 /// The close a WebSocket-layer error calls for when the peer is still there to
 /// hear it, or `None` when the connection is already gone.
 fn rejection(error: &tungstenite::Error) -> Option<Close> {
-    use tungstenite::error::ProtocolError;
+    use tungstenite::error::{CapacityError, ProtocolError};
     match error {
-        tungstenite::Error::Capacity(error) => Some(Close::new(
-            close_code::MESSAGE_TOO_BIG,
-            format!("message too big: {error}"),
-        )),
+        tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            Some(Close::new(
+                close_code::MESSAGE_TOO_BIG,
+                format!("message of {size} bytes exceeds the limit of {max_size}"),
+            ))
+        }
+        tungstenite::Error::Capacity(_) => {
+            Some(Close::new(close_code::MESSAGE_TOO_BIG, "message too big"))
+        }
         tungstenite::Error::Utf8(_) => Some(Close::new(
             close_code::INVALID_PAYLOAD,
             "text frame is not UTF-8",
