@@ -176,10 +176,14 @@ where
 
 /// Answers a connection over the cap with 503 at the HTTP upgrade, within `timeout`.
 async fn refuse(stream: TcpStream, timeout: Duration) {
-    let refusal = |_: &Request, _: Response| -> Result<Response, ErrorResponse> {
-        let mut response = ErrorResponse::new(Some("too many connections".into()));
-        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-        Err(response)
-    };
-    let _ = tokio::time::timeout(timeout, ws::accept_with(stream, refusal)).await;
+    let _ = tokio::time::timeout(timeout, ws::accept_with(stream, over_the_cap)).await;
+}
+
+/// The handshake callback that refuses every upgrade with 503.
+// The signature is tungstenite's `Callback`.
+#[allow(clippy::result_large_err)]
+fn over_the_cap(_: &Request, _: Response) -> Result<Response, ErrorResponse> {
+    let mut response = ErrorResponse::new(Some("too many connections".into()));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    Err(response)
 }

@@ -9,12 +9,14 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use litecord_proto::{Client, ClientConfig, Disconnect, Event, RawJson, Server, ServerConfig};
 use proto_core::{Close, Payload, Transmit};
-use proto_tokio::{Activity, Backpressure, Incoming, ServeConfig, ServeSummary, Transport, serve, ws};
+use proto_tokio::{
+    Activity, Backpressure, Incoming, ServeConfig, ServeSummary, Transport, serve, ws,
+};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::MaybeTlsStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 const PASSWORD: &str = "helloworld";
@@ -163,12 +165,14 @@ fn closed_locally(code: u16) -> impl Fn(&Event) -> bool {
 #[tokio::test]
 async fn a_peer_that_stops_reading_is_closed_on_time_while_others_are_served() {
     bounded(async {
-        let mut config = ServeConfig::default();
-        config.backpressure = Backpressure {
-            max_queued_bytes: 4 << 20,
-            pause_reading_above: 32 << 10,
-            send_timeout: Duration::from_millis(300),
-            close_timeout: Duration::from_millis(200),
+        let config = ServeConfig {
+            backpressure: Backpressure {
+                max_queued_bytes: 4 << 20,
+                pause_reading_above: 32 << 10,
+                send_timeout: Duration::from_millis(300),
+                close_timeout: Duration::from_millis(200),
+            },
+            ..ServeConfig::default()
         };
         // Heartbeats are due only after 15 s: the stall, not the machine, closes.
         let mut server = start(ServerConfig::new(PASSWORD), config).await;
@@ -200,12 +204,14 @@ async fn a_peer_that_stops_reading_is_closed_on_time_while_others_are_served() {
 #[tokio::test]
 async fn a_peer_that_stops_reading_and_heartbeating_gets_the_machines_4003() {
     bounded(async {
-        let mut config = ServeConfig::default();
-        config.backpressure = Backpressure {
-            max_queued_bytes: 4 << 20,
-            pause_reading_above: 32 << 10,
-            send_timeout: Duration::from_secs(60),
-            close_timeout: Duration::from_millis(200),
+        let config = ServeConfig {
+            backpressure: Backpressure {
+                max_queued_bytes: 4 << 20,
+                pause_reading_above: 32 << 10,
+                send_timeout: Duration::from_secs(60),
+                close_timeout: Duration::from_millis(200),
+            },
+            ..ServeConfig::default()
         };
         let mut machine = ServerConfig::new(PASSWORD);
         machine.hb_interval = Duration::from_millis(300);
@@ -272,8 +278,10 @@ async fn an_oversize_message_is_closed_with_1009_before_it_is_buffered() {
 #[tokio::test]
 async fn a_connection_over_the_cap_is_refused_with_503_at_the_upgrade() {
     bounded(async {
-        let mut config = ServeConfig::default();
-        config.max_connections = 2;
+        let config = ServeConfig {
+            max_connections: 2,
+            ..ServeConfig::default()
+        };
         let server = start(ServerConfig::new(PASSWORD), config).await;
         let mut first = client(&server.url).await;
         let second = client(&server.url).await;
