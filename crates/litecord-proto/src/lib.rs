@@ -9,8 +9,8 @@
 //! - **in**: [`Input::opened`] when the WebSocket is up, each text (or binary) frame
 //!   as [`Input::text`], [`Input::closed`] when the peer goes away, and the time,
 //!   through `handle_input(now, ..)` and `handle_timeout(now)`;
-//! - **application calls**: `send_request`, `respond`, `dispatch` (client), `close` /
-//!   `shutdown`;
+//! - **application calls**: `send_request`, `respond`, `dispatch`, `close` (server) /
+//!   `shutdown` (client);
 //! - **out**, from `poll_output`: frames to send ([`Output::Transmit`]), [`Event`]s for
 //!   the application, a close with its code ([`close_code`]), and for the client a
 //!   time to reconnect at; `poll_timeout` says when to call `handle_timeout` next.
@@ -27,11 +27,12 @@
 //! | 3 | HEARTBEAT_ACK | server |
 //! | 4 | REQUEST `{w, a, n}` | either side (deployed servers request too) |
 //! | 5 | RESPONSE `{n, r}` | the side that got the REQUEST |
-//! | 6 | DISPATCH `{w, a}` | client |
+//! | 6 | DISPATCH `{w, a}` | either side (deployed clients handle the server's too) |
 //!
-//! The server closes with 4001 on a wrong password, 4002 when anything but
-//! HELLO_ACK comes first, 4003 when heartbeats stop (the interval plus a grace),
-//! 1009 on an oversize frame and 1008 on any other bad frame. Passwords are compared
+//! The server closes with 4001 on a wrong password, 4002 when a HEARTBEAT, REQUEST,
+//! RESPONSE or DISPATCH comes before HELLO_ACK, 4003 when heartbeats stop (the
+//! interval plus a grace), 1009 on an oversize frame and 1008 on any other bad frame
+//! — a HELLO or HEARTBEAT_ACK from the client, first or later, included. Passwords are compared
 //! in constant time. Extra fields in a frame are ignored. A client that loses its
 //! connection waits a random time of at least a second, growing with each failure up
 //! to a cap, before it asks to reconnect.

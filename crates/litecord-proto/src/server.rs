@@ -114,6 +114,15 @@ impl Server {
         self.session.respond(nonce, data)
     }
 
+    /// Sends a DISPATCH to the client: a request with no response. The specification
+    /// has only clients dispatch, but deployed clients handle a server's DISPATCH as
+    /// they handle its REQUESTs.
+    pub fn dispatch(&mut self, what: &str, args: Vec<RawJson<'_>>) -> Result<(), CallError> {
+        self.require_authenticated()?;
+        self.session.dispatch(what, args);
+        Ok(())
+    }
+
     /// Closes the connection with `code` and `reason`.
     pub fn close(&mut self, close: Close) {
         if matches!(self.state, State::AwaitingHelloAck | State::Authenticated) {

@@ -676,3 +676,82 @@ fn application_calls_before_the_handshake_are_refused() {
         Err(InputError::NotOpen)
     );
 }
+
+#[test]
+fn hello_or_heartbeat_ack_before_hello_ack_closes_1008_not_4002() {
+    let cases = [
+        (r#"{"op":0,"hb_interval":1000}"#, Op::Hello),
+        (r#"{"op":3}"#, Op::HeartbeatAck),
+    ];
+    for (frame, op) in cases {
+        let t0 = Instant::now();
+        let mut server = Server::new(fast_server());
+        server.handle_input(t0, Input::opened()).unwrap();
+        drain(&mut server);
+        assert_eq!(
+            server.handle_input(t0, Input::text(frame)),
+            Err(InputError::UnexpectedOp(op))
+        );
+        let reason = format!("unexpected {op}");
+        let out = drain(&mut server);
+        assert_eq!(out.closes, [Close::new(1008, reason.clone())]);
+        assert_eq!(
+            out.events,
+            [Event::Disconnected(Disconnect::Local(Close::new(
+                1008, reason
+            )))]
+        );
+    }
+}
+
+#[test]
+fn the_server_dispatches_to_the_client() {
+    let mut pair = Pair::connected();
+    pair.server
+        .dispatch("presence", vec![json("online"), json(7)])
+        .unwrap();
+    pair.exchange();
+    assert_eq!(
+        pair.client_events,
+        [Event::Dispatch {
+            what: "presence".into(),
+            args: vec![json("online"), json(7)]
+        }]
+    );
+    // A dispatch expects no answer: nothing is pending, nothing times out.
+    pair.advance(Duration::from_secs(30));
+    assert_eq!(pair.client_events.len(), 1, "{:?}", pair.client_events);
+    assert!(pair.server_events.is_empty(), "{:?}", pair.server_events);
+    assert!(pair.server_closes.is_empty() && pair.client_closes.is_empty());
+}
+
+#[test]
+fn the_server_dispatches_only_while_authenticated() {
+    let t0 = Instant::now();
+    let mut server = Server::new(fast_server());
+    assert_eq!(server.dispatch("x", vec![]), Err(CallError::NotReady));
+    server.handle_input(t0, Input::opened()).unwrap();
+    drain(&mut server);
+    // HELLO sent, HELLO_ACK not yet received.
+    assert_eq!(server.dispatch("x", vec![]), Err(CallError::NotReady));
+    assert!(drain(&mut server).frames.is_empty());
+
+    let mut pair = Pair::connected();
+    pair.server.close(Close::new(1001, "going away"));
+    drain(&mut pair.server);
+    assert_eq!(
+        pair.server.dispatch("x", vec![json(1)]),
+        Err(CallError::NotReady)
+    );
+    assert!(drain(&mut pair.server).frames.is_empty());
+}
+
+#[test]
+fn a_server_dispatch_is_encoded_as_op_6() {
+    let mut pair = Pair::connected();
+    pair.server.dispatch("tick", vec![json(1)]).unwrap();
+    assert_eq!(
+        drain(&mut pair.server).frames,
+        [r#"{"op":6,"w":"tick","a":[1]}"#]
+    );
+}
