@@ -123,8 +123,3 @@ pub use server::{Server, ServerConfig};
 
 #[doc(no_inline)]
 pub use proto_core::{Close, Input, Limits, Machine, Output};
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

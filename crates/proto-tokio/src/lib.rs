@@ -1,14 +1,26 @@
 //! Runs any sans-IO machine of this workspace over real sockets.
 //!
 //! The protocol crates never touch IO; this crate is the one place that does. A
-//! [`Driver`] owns a [`proto_core::Machine`] and a [`Transport`], and loops: send
-//! what the machine emits, sleep until the next of "something arrived" or "the
-//! machine's timer is due", feed that in, and hand events to the application.
-//! When a client machine asks to reconnect, the driver waits until the instant it
-//! named and opens a new transport with the function given to
+//! [`Driver`] owns a [`proto_core::Machine`] and a [`Transport`], and loops: queue
+//! what the machine emits, wait for the next of "something arrived", "the peer took
+//! what was queued" and "the machine's timer is due", feed that in, and hand events
+//! to the application. When a client machine asks to reconnect, the driver waits
+//! until the instant it named and opens a new transport with the function given to
 //! [`Driver::with_reconnect`].
 //!
-//! [`ws`] provides the WebSocket transport, client and server side.
+//! Peers are not trusted to keep up. Sending never blocks the machine: frames wait
+//! in a bounded [`OutboundQueue`], and a [`Backpressure`] policy pauses reading a
+//! peer that does not read, and closes one that lets the queue fill or takes nothing
+//! for too long (see [`Driver`]). The WebSocket layer is bounded by the machine's
+//! [`Limits`](proto_core::Limits) through [`ws::WsConfig`]: an oversize message is
+//! refused from its header, with a 1009 close frame, and read and write buffers are
+//! small.
+//!
+//! [`ws`] provides the WebSocket transport, client and server side, and [`serve`]
+//! the server's accept loop: a machine per connection, a cap on connections (503 at
+//! the upgrade past it) and a graceful shutdown (1001 to every connection).
+//!
+//! # A client
 //!
 //! ```no_run
 //! use litecord_proto::{Client, ClientConfig, Event};
@@ -32,6 +44,42 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # A server
+//!
+//! A complete litebridge server: every connection gets its own
+//! `litecord_proto::Server` machine, every request is answered with the number of
+//! its arguments, and `shutdown` ends it all with 1001.
+//!
+//! ```no_run
+//! use litecord_proto::{Event, RawJson, Server, ServerConfig};
+//! use proto_tokio::{Activity, ServeConfig, serve, ws::WsConfig};
+//! use tokio::net::TcpListener;
+//!
+//! async fn litebridge_server(shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+//!     let machine = ServerConfig::new("helloworld");
+//!     let config = ServeConfig::new(WsConfig::from_limits(&machine.limits));
+//!     let listener = TcpListener::bind("127.0.0.1:5000").await?;
+//!     let summary = serve(
+//!         listener,
+//!         config,
+//!         move |_peer| Server::new(machine.clone()),
+//!         Server::close,
+//!         |mut driver| async move {
+//!             while let Some(activity) = driver.next().await {
+//!                 if let Activity::Event(Event::Request(request)) = activity {
+//!                     let count = RawJson::from_u64(request.args.len() as u64);
+//!                     let _ = driver.machine().respond(&request.nonce, count);
+//!                 }
+//!             }
+//!         },
+//!         shutdown,
+//!     )
+//!     .await;
+//!     println!("served {} connections, refused {}", summary.served, summary.refused);
+//!     Ok(())
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -49,3 +97,8 @@ pub use driver::{Activity, Driver, DriverGone, Mailbox, Shutdown, ShutdownSignal
 pub use outbound::{Backpressure, OutboundQueue, QueueFull};
 pub use serve::{ServeConfig, ServeSummary, ServedDriver, serve};
 pub use transport::{CLOSE_TIMEOUT, Incoming, Transport};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
