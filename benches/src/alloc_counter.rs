@@ -1,11 +1,16 @@
-//! Counts heap allocations made by the current thread.
+//! Counts heap allocations made by the current thread, and the bytes live on the
+//! heap of the whole process.
 //!
 //! Install [`CountingAllocator`] as the global allocator of a bench or test binary,
-//! then measure a closure with [`allocations_during`].
+//! then measure a closure with [`allocations_during`], or read [`live_bytes`].
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes allocated and not yet freed, by every thread.
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     // Const-initialized and without destructor, so reading it never allocates.
@@ -21,17 +26,20 @@ pub struct CountingAllocator;
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
         // SAFETY: as for `alloc`.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
         // SAFETY: `ptr` came from this allocator, i.e. from `System`, with `layout`.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -39,7 +47,13 @@ unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.with(|count| count.set(count.get() + 1));
         // SAFETY: as for `dealloc`, with the caller's guarantee on `new_size`.
-        unsafe { System.realloc(ptr, layout, new_size) }
+        let moved = unsafe { System.realloc(ptr, layout, new_size) };
+        // On failure the old block stays allocated.
+        if !moved.is_null() {
+            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        moved
     }
 }
 
@@ -50,4 +64,10 @@ pub fn allocations_during<R>(f: impl FnOnce() -> R) -> (R, u64) {
     let result = f();
     let after = ALLOCATIONS.with(Cell::get);
     (result, after - before)
+}
+
+/// Bytes the process has allocated and not freed, counted since it started.
+/// Meaningful only when [`CountingAllocator`] is the global allocator.
+pub fn live_bytes() -> usize {
+    LIVE_BYTES.load(Ordering::Relaxed)
 }

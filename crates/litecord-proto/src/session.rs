@@ -52,7 +52,13 @@ impl Session {
     }
 
     pub(crate) fn poll_output(&mut self) -> Option<Output<Event>> {
-        self.outbox.pop()
+        let output = self.outbox.pop();
+        if output.is_none() {
+            // Once drained, the buffer goes too: an idle connection holds none (a
+            // server has thousands), at the price of one allocation per burst.
+            self.outbox = Outbox::new();
+        }
+        output
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
