@@ -40,8 +40,15 @@
 )]
 
 mod driver;
+mod framing;
+mod peer_traffic;
+mod tcp;
 mod transport;
+mod udp;
 pub mod ws;
 
 pub use driver::{Activity, Driver, DriverGone, Mailbox, Traffic};
+pub use peer_traffic::{LinkEnd, PeerTraffic, Unsent};
+pub use tcp::{Dialer, TcpConfig, TcpDriver};
 pub use transport::{Incoming, Transport};
+pub use udp::{UdpConfig, UdpDriver};
