@@ -15,7 +15,7 @@ use futures_util::{SinkExt, StreamExt};
 use proto_core::{Close, Data, Input, Limits, LinkId, Machine, Output, Payload, Peer, Transmit};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
@@ -43,6 +43,9 @@ pub struct TcpConfig {
     pub connect_timeout: Duration,
     /// The most links open at once; connections beyond it are turned away.
     pub max_links: usize,
+    /// The most bytes of received frames, over all links, waiting for the machine;
+    /// links' readers wait while it is reached. Never less than one frame.
+    pub inbound_bytes: usize,
 }
 
 impl TcpConfig {
@@ -57,7 +60,7 @@ impl TcpConfig {
 
 impl Default for TcpConfig {
     /// 1 MiB frames (as [`Limits::default`]), 1024 frames or 4 MiB queued per link,
-    /// 10 s write stalls and dials, 1024 links.
+    /// 10 s write stalls and dials, 1024 links, 16 MiB of received frames waiting.
     fn default() -> Self {
         TcpConfig {
             max_frame_len: Limits::default().max_frame_len,
@@ -66,6 +69,7 @@ impl Default for TcpConfig {
             write_stall: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             max_links: 1024,
+            inbound_bytes: 16 << 20,
         }
     }
 }
@@ -95,6 +99,9 @@ enum LinkEvent {
     Frame {
         link: LinkId,
         frame: Bytes,
+        /// The frame's share of [`TcpConfig::inbound_bytes`], given back once the
+        /// machine has had it.
+        _permit: OwnedSemaphorePermit,
     },
     Ended {
         link: LinkId,
@@ -193,6 +200,8 @@ pub struct TcpDriver<M: Machine> {
     next_link: u64,
     events_tx: mpsc::Sender<LinkEvent>,
     events_rx: mpsc::Receiver<LinkEvent>,
+    /// Bytes of received frames that may wait for the machine.
+    inbound: Arc<Semaphore>,
     dials_tx: mpsc::Sender<(SocketAddr, oneshot::Sender<io::Result<LinkId>>)>,
     dials_rx: mpsc::Receiver<(SocketAddr, oneshot::Sender<io::Result<LinkId>>)>,
     dials_in_flight: usize,
@@ -227,6 +236,7 @@ impl<M: Machine> TcpDriver<M> {
             next_link: 0,
             events_tx,
             events_rx,
+            inbound: Arc::new(Semaphore::new(inbound_capacity(&config))),
             dials_tx,
             dials_rx,
             dials_in_flight: 0,
@@ -311,13 +321,13 @@ impl<M: Machine> TcpDriver<M> {
     }
 
     /// Takes an already connected stream as a new link (the machine is told
-    /// `Input::Opened`) and returns its id, or `None` when the driver already has
-    /// [`TcpConfig::max_links`] links (the stream is then dropped).
-    pub fn attach(&mut self, stream: TcpStream) -> Option<LinkId> {
-        let addr = stream
-            .peer_addr()
-            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+    /// `Input::Opened`) and returns its id. Fails, dropping the stream, when its peer
+    /// address cannot be read or the driver already has [`TcpConfig::max_links`]
+    /// links.
+    pub fn attach(&mut self, stream: TcpStream) -> io::Result<LinkId> {
+        let addr = stream.peer_addr()?;
         self.register(stream, addr, false)
+            .ok_or_else(|| too_many_links(&self.config))
     }
 
     /// Runs until the machine has something for the application, or returns `None`
@@ -362,7 +372,7 @@ impl<M: Machine> TcpDriver<M> {
         };
         let now = Instant::now();
         match wake {
-            Wake::Link(LinkEvent::Frame { link, frame }) => {
+            Wake::Link(LinkEvent::Frame { link, frame, .. }) => {
                 if !self.links.contains_key(&link) {
                     return Turn::Busy;
                 }
@@ -389,12 +399,8 @@ impl<M: Machine> TcpDriver<M> {
             }) => {
                 self.dials_in_flight = self.dials_in_flight.saturating_sub(1);
                 let result = result.and_then(|stream| {
-                    self.register(stream, addr, true).ok_or_else(|| {
-                        io::Error::other(format!(
-                            "the driver already has its maximum of {} links",
-                            self.config.max_links
-                        ))
-                    })
+                    self.register(stream, addr, true)
+                        .ok_or_else(|| too_many_links(&self.config))
                 });
                 match reply {
                     DialReply::Ticket(ticket) => {
@@ -464,6 +470,8 @@ impl<M: Machine> TcpDriver<M> {
             FramedRead::new(read, FrameCodec::new(self.config.max_frame_len)),
             link,
             self.events_tx.clone(),
+            Arc::clone(&self.inbound),
+            inbound_capacity(&self.config),
         ));
         let writer = tokio::spawn(write_link(
             FramedWrite::new(write, FrameCodec::new(self.config.max_frame_len)),
@@ -608,6 +616,24 @@ enum Wake<M> {
     Dial(SocketAddr, oneshot::Sender<io::Result<LinkId>>),
 }
 
+fn too_many_links(config: &TcpConfig) -> io::Error {
+    io::Error::other(format!(
+        "the driver already has its maximum of {} links",
+        config.max_links
+    ))
+}
+
+/// How many bytes of received frames may wait: as configured, but at least one
+/// maximal frame, and within what a semaphore and one acquisition can count.
+fn inbound_capacity(config: &TcpConfig) -> usize {
+    let u32_max = usize::try_from(u32::MAX).unwrap_or(usize::MAX);
+    config
+        .inbound_bytes
+        .max(config.max_frame_len)
+        .min(Semaphore::MAX_PERMITS)
+        .min(u32_max)
+}
+
 async fn accept(
     listener: Option<&TcpListener>,
     paused_until: Option<Instant>,
@@ -626,12 +652,25 @@ async fn read_link(
     mut frames: FramedRead<OwnedReadHalf, FrameCodec>,
     link: LinkId,
     events: mpsc::Sender<LinkEvent>,
+    inbound: Arc<Semaphore>,
+    capacity: usize,
 ) {
     let reason = loop {
         match frames.next().await {
             Some(Ok(frame)) => {
                 let frame = frame.freeze();
-                if events.send(LinkEvent::Frame { link, frame }).await.is_err() {
+                // The allowance holds one maximal frame wherever a semaphore can
+                // count that much; elsewhere a larger frame waits for all of it.
+                let share = u32::try_from(frame.len().min(capacity)).unwrap_or(u32::MAX);
+                let Ok(_permit) = Arc::clone(&inbound).acquire_many_owned(share).await else {
+                    return;
+                };
+                let event = LinkEvent::Frame {
+                    link,
+                    frame,
+                    _permit,
+                };
+                if events.send(event).await.is_err() {
                     return;
                 }
             }

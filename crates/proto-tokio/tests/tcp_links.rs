@@ -533,3 +533,44 @@ async fn dial_on_the_driver_keeps_the_machine_running_and_next_ends_when_idle() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn frames_keep_flowing_when_the_inbound_allowance_is_one_frame() {
+    bounded(async {
+        let config = TcpConfig {
+            max_frame_len: 1024,
+            inbound_bytes: 0,
+            max_links: 2,
+            ..TcpConfig::default()
+        };
+        let mut hub = start(config).await;
+        let mut peer = connect(hub.addr).await;
+        hub.next_event().await;
+        for i in 0..50u8 {
+            peer.feed(Bytes::from(vec![i; 1000])).await.unwrap();
+        }
+        SinkExt::<Bytes>::flush(&mut peer).await.unwrap();
+        for i in 0..50u8 {
+            assert_eq!(
+                hub.next_event().await,
+                Seen::Frame(LinkId(0), vec![i; 1000])
+            );
+        }
+
+        // Past the maximum of links, connections are turned away.
+        let _second = connect(hub.addr).await;
+        assert_eq!(hub.next_event().await, Seen::Opened(LinkId(1)));
+        let mut third = connect(hub.addr).await;
+        assert_eq!(recv(&mut third).await, None);
+        let remote = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (dialled, _) = tokio::join!(
+            hub.dialer.dial(remote.local_addr().unwrap()),
+            remote.accept()
+        );
+        assert_eq!(
+            dialled.unwrap_err().to_string(),
+            "the driver already has its maximum of 2 links"
+        );
+    })
+    .await;
+}
