@@ -713,3 +713,85 @@ fn the_trace_can_be_drained_or_turned_off() {
     assert_eq!(sim.trace(), []);
     assert_eq!(sim.events(b).len(), 2, "delivery goes on untraced");
 }
+
+/// Floods every new frame to all its links but the one it came on.
+#[derive(Default)]
+struct Flooder {
+    links: Vec<LinkId>,
+    seen: Vec<Vec<u8>>,
+    outputs: VecDeque<Output<Vec<u8>>>,
+}
+
+impl Flooder {
+    fn flood(&mut self, frame: &[u8], except: Option<LinkId>) {
+        for &link in self.links.iter().filter(|&&link| Some(link) != except) {
+            self.outputs.push_back(Output::Transmit(Transmit {
+                to: Some(Peer::Link(link)),
+                payload: Payload::Binary(Bytes::copy_from_slice(frame)),
+            }));
+        }
+    }
+}
+
+impl Machine for Flooder {
+    type Event = Vec<u8>;
+    type Error = Refused;
+
+    fn handle_input(&mut self, _now: Instant, input: Input<'_>) -> Result<(), Refused> {
+        match input {
+            Input::Opened {
+                from: Some(Peer::Link(link)),
+            } => self.links.push(link),
+            Input::Received {
+                from: Some(Peer::Link(link)),
+                data,
+            } => {
+                let frame = data.as_bytes();
+                if !self.seen.iter().any(|seen| seen == frame) {
+                    self.seen.push(frame.to_vec());
+                    self.flood(frame, Some(link));
+                    self.outputs.push_back(Output::Event(frame.to_vec()));
+                }
+            }
+            _ => return Err(Refused("not a link".into())),
+        }
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, _now: Instant) {}
+
+    fn poll_output(&mut self) -> Option<Output<Vec<u8>>> {
+        self.outputs.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+#[test]
+fn a_flood_around_a_ring_of_five_reaches_each_node_once() {
+    let mut sim = Sim::new(17);
+    let nodes: Vec<_> = (0..5).map(|_| sim.add(Flooder::default())).collect();
+    for (i, &node) in nodes.iter().enumerate() {
+        sim.connect(node, nodes[(i + 1) % 5], LinkConfig::ideal(ms(1)));
+    }
+    let origin = nodes[0];
+    sim.machine(origin).seen.push(b"news".to_vec());
+    sim.machine(origin).flood(b"news", None);
+    let t0 = sim.now();
+    let covered = sim
+        .run_until(Duration::from_secs(1), |sim| {
+            nodes[1..].iter().all(|&n| !sim.machine(n).seen.is_empty())
+        })
+        .unwrap();
+    assert_eq!(covered, t0 + ms(2));
+    sim.run_for(Duration::from_secs(1)).unwrap();
+    for &node in &nodes[1..] {
+        assert_eq!(sim.events(node), [b"news".to_vec()]);
+    }
+    // Two sends from the origin, one forward by each other node.
+    assert_eq!(sim.trace().len(), 6);
+    assert!(sim.trace().iter().all(|d| d.fate == Fate::Delivered));
+    assert!(nodes.iter().all(|&n| sim.errors(n).is_empty()));
+}
