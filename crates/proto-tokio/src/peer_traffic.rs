@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use proto_core::{Close, LinkId, Payload, Peer};
+use proto_core::{Close, LinkId, Peer};
 
 /// Why a TCP link ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,8 +88,8 @@ pub enum PeerTraffic<'a> {
     Sent {
         /// To whom.
         to: Peer,
-        /// What.
-        payload: &'a Payload,
+        /// Its bytes (text as UTF-8).
+        bytes: &'a [u8],
     },
     /// A transmit was not sent.
     Unsent {

@@ -303,7 +303,12 @@ impl<M: Machine> TcpDriver<M> {
     /// (links, timers, mailbox) meanwhile; what that produces for the application
     /// waits for [`next`](TcpDriver::next). Once the link is up the machine has been
     /// told `Input::Opened`, and its id is returned.
+    ///
+    /// If this future is dropped early, the dial still completes and, if it
+    /// succeeds, the link opens as any other.
     pub async fn dial(&mut self, addr: SocketAddr) -> io::Result<LinkId> {
+        // Only one `dial` runs at a time; results left by abandoned ones are stale.
+        self.dial_results.clear();
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         self.start_dial(addr, DialReply::Ticket(ticket));
@@ -547,9 +552,9 @@ impl<M: Machine> TcpDriver<M> {
             Some(Peer::Link(link)) if self.links.contains_key(&link) => link,
             _ => return self.unsent(to, Unsent::NoRoute),
         };
-        let frame = match &payload {
-            Payload::Text(text) => Bytes::copy_from_slice(text.as_bytes()),
-            Payload::Binary(bytes) => bytes.clone(),
+        let frame = match payload {
+            Payload::Text(text) => Bytes::from(text),
+            Payload::Binary(bytes) => bytes,
             Payload::Ping(_) => return self.unsent(to, Unsent::Ping),
         };
         let (len, max) = (frame.len(), self.config.max_frame_len);
@@ -570,13 +575,17 @@ impl<M: Machine> TcpDriver<M> {
             return self.end(link, overflow);
         }
         state.queued.fetch_add(len, Ordering::AcqRel);
-        if state.outbound.try_send(Outbound::Frame(frame)).is_err() {
+        if state
+            .outbound
+            .try_send(Outbound::Frame(frame.clone()))
+            .is_err()
+        {
             return self.end(link, overflow);
         }
         if let Some(tap) = &mut self.tap {
             tap(PeerTraffic::Sent {
                 to: Peer::Link(link),
-                payload: &payload,
+                bytes: &frame,
             });
         }
     }

@@ -238,7 +238,7 @@ impl<M: Machine> UdpDriver<M> {
         while let Some((addr, payload)) = self.unsent.pop_front() {
             let to = Some(Peer::Addr(addr));
             match self.socket.try_send_to(payload.as_bytes(), addr) {
-                Ok(_) => self.tell(to, Ok(()), Some(&payload)),
+                Ok(_) => self.tell(to, Ok(()), Some(payload.as_bytes())),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     self.unsent.push_front((addr, payload));
                     return;
@@ -248,12 +248,12 @@ impl<M: Machine> UdpDriver<M> {
         }
     }
 
-    fn tell(&mut self, to: Option<Peer>, result: Result<(), Unsent>, sent: Option<&Payload>) {
+    fn tell(&mut self, to: Option<Peer>, result: Result<(), Unsent>, sent: Option<&[u8]>) {
         let Some(tap) = &mut self.tap else {
             return;
         };
         match (result, to, sent) {
-            (Ok(()), Some(to), Some(payload)) => tap(PeerTraffic::Sent { to, payload }),
+            (Ok(()), Some(to), Some(bytes)) => tap(PeerTraffic::Sent { to, bytes }),
             (Err(reason), to, _) => tap(PeerTraffic::Unsent { to, reason }),
             (Ok(()), _, _) => {}
         }

@@ -109,6 +109,7 @@ enum Tapped {
     Opened(LinkId, bool),
     Ended(LinkId, LinkEnd),
     Unsent(Option<Peer>, Unsent),
+    Sent(Peer, Vec<u8>),
 }
 
 /// A hub driven in its own task, with handles to reach it.
@@ -177,6 +178,7 @@ async fn start(config: TcpConfig) -> Running {
                 PeerTraffic::Opened { link, dialled, .. } => Tapped::Opened(link, dialled),
                 PeerTraffic::Ended { link, reason } => Tapped::Ended(link, reason.clone()),
                 PeerTraffic::Unsent { to, reason } => Tapped::Unsent(to, reason),
+                PeerTraffic::Sent { to, bytes } => Tapped::Sent(to, bytes.to_vec()),
                 _ => return,
             };
             log.lock().unwrap().push(tapped);
@@ -320,7 +322,9 @@ async fn the_machine_closes_one_link_after_its_last_frame() {
         assert_eq!(
             hub.tapped()[2..],
             [
+                Tapped::Sent(Peer::Link(LinkId(0)), b"bye".to_vec()),
                 Tapped::Ended(LinkId(0), LinkEnd::Local(Close::new(1000, "done"))),
+                Tapped::Sent(Peer::Link(LinkId(1)), b"echo:2".to_vec()),
                 Tapped::Unsent(Some(Peer::Link(LinkId(0))), Unsent::NoRoute),
             ]
         );

@@ -70,6 +70,7 @@ impl Machine for Echo {
 enum Tapped {
     Oversize(SocketAddr),
     Unsent(Option<Peer>, Unsent),
+    Sent(Peer, Vec<u8>),
 }
 
 #[tokio::test]
@@ -88,6 +89,7 @@ async fn datagrams_round_trip_and_bad_ones_are_reported() {
                 let tapped = match traffic {
                     PeerTraffic::Oversize { from } => Tapped::Oversize(from),
                     PeerTraffic::Unsent { to, reason } => Tapped::Unsent(to, reason),
+                    PeerTraffic::Sent { to, bytes } => Tapped::Sent(to, bytes.to_vec()),
                     _ => return,
                 };
                 log.lock().unwrap().push(tapped);
@@ -145,12 +147,14 @@ async fn datagrams_round_trip_and_bad_ones_are_reported() {
             *tapped.lock().unwrap(),
             [
                 Tapped::Oversize(peer_addr),
+                Tapped::Sent(Peer::Addr(peer_addr), b"re:one".to_vec()),
                 Tapped::Unsent(
                     Some(Peer::Addr(peer_addr)),
                     Unsent::TooLarge { len: 103, max: 100 }
                 ),
                 Tapped::Unsent(None, Unsent::NoRoute),
                 Tapped::Unsent(Some(Peer::Link(LinkId(3))), Unsent::NoRoute),
+                Tapped::Sent(Peer::Addr(peer_addr), b"re:two".to_vec()),
             ]
         );
     })
