@@ -395,15 +395,30 @@ async fn a_write_that_makes_no_progress_closes_its_link() {
             .await
             .unwrap();
         // While the writer waits, ticks and the other link go on.
-        let during = hub.ticks(3).await;
-        assert!(during.is_empty(), "{during:?}");
+        let mut seen: Vec<Seen> = hub
+            .ticks(3)
+            .await
+            .into_iter()
+            .map(|activity| match activity {
+                Activity::Event(seen) => seen,
+                other => panic!("{other:?}"),
+            })
+            .collect();
         healthy.send(Bytes::from_static(b"echo:ok")).await.unwrap();
         assert_eq!(recv(&mut healthy).await.unwrap(), b"echo:ok");
+        while seen.len() < 2 {
+            seen.push(hub.next_event().await);
+        }
+        // The stall may end the link before or after the echo, as the machine's
+        // load has it; both happen.
+        seen.sort_by_key(|seen| matches!(seen, Seen::Closed(_)));
         assert_eq!(
-            hub.next_event().await,
-            Seen::Frame(LinkId(1), b"echo:ok".to_vec())
+            seen,
+            [
+                Seen::Frame(LinkId(1), b"echo:ok".to_vec()),
+                Seen::Closed(LinkId(0))
+            ]
         );
-        assert_eq!(hub.next_event().await, Seen::Closed(LinkId(0)));
         assert!(started.elapsed() >= Duration::from_millis(200));
         assert!(hub.tapped().contains(&Tapped::Ended(
             LinkId(0),
