@@ -181,7 +181,8 @@ enum Turn<E, Err> {
 /// machine hears `Input::Opened`, `Input::Received` (one `Data::Binary` per frame)
 /// and `Input::Closed` with `from: Some(Peer::Link(id))`; its transmits go to the
 /// link their `to` names and its closes end that link (it is not told `Closed` for
-/// those). Its timers are honoured throughout.
+/// those): the frames queued before the close are written, then the stream ends, as
+/// TCP carries no close code. Its timers are honoured throughout.
 ///
 /// Sending never waits: each link has a writer task behind a bounded queue
 /// ([`TcpConfig::queue_frames`], [`TcpConfig::queue_bytes`]). A link whose queue
