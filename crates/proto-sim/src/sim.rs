@@ -154,6 +154,7 @@ enum Arrival {
         to_addr: SocketAddr,
         bytes: Bytes,
         fate: Fate,
+        held: bool,
     },
     Reopen {
         link: usize,
@@ -668,16 +669,20 @@ impl Sim {
         bytes: Bytes,
         fate: Fate,
     ) {
-        if !self.tracing {
-            return;
-        }
-        self.trace.push(Delivery {
+        self.record_delivery(Delivery {
             at: self.now,
             from,
             to,
             bytes,
             fate,
+            reordered: false,
         });
+    }
+
+    fn record_delivery(&mut self, delivery: Delivery) {
+        if self.tracing {
+            self.trace.push(delivery);
+        }
     }
 
     fn transmit(&mut self, node: usize, to: Option<Peer>, payload: Payload) {
@@ -795,28 +800,30 @@ impl Sim {
             return;
         }
         let mut delay = self.delay(&cfg);
-        let mut fate = Fate::Delivered;
-        if self.chance(cfg.reorder) {
-            let held = cfg
+        let held = self.chance(cfg.reorder);
+        if held {
+            let extra = cfg
                 .latency
                 .saturating_add(cfg.jitter)
                 .max(Duration::from_millis(1));
-            delay = delay.saturating_add(held);
-            fate = Fate::Reordered;
+            delay = delay.saturating_add(extra);
         }
         let duplicate = self.chance(cfg.duplicate);
-        let datagram = |bytes: Bytes, fate: Fate| Arrival::Datagram {
+        let datagram = |bytes: Bytes, fate: Fate, held: bool| Arrival::Datagram {
             from: node,
             from_addr,
             to: receiver,
             to_addr,
             bytes,
             fate,
+            held,
         };
-        self.schedule(deadline(self.now, delay), datagram(bytes.clone(), fate));
+        let original = datagram(bytes.clone(), Fate::Delivered, held);
+        self.schedule(deadline(self.now, delay), original);
         if duplicate {
             let delay = self.delay(&cfg);
-            self.schedule(deadline(self.now, delay), datagram(bytes, Fate::Duplicated));
+            let copy = datagram(bytes, Fate::Duplicated, false);
+            self.schedule(deadline(self.now, delay), copy);
         }
     }
 
@@ -884,15 +891,17 @@ impl Sim {
                 to_addr,
                 bytes,
                 fate,
+                held,
             } => {
                 let bound = self.addrs.get(&to_addr) == Some(&to);
-                let fate = if bound { fate } else { Fate::Undeliverable };
-                self.record(
-                    (from, Some(Peer::Addr(from_addr))),
-                    (Some(to), Some(Peer::Addr(to_addr))),
-                    bytes.clone(),
-                    fate,
-                );
+                self.record_delivery(Delivery {
+                    at: self.now,
+                    from: (from, Some(Peer::Addr(from_addr))),
+                    to: (Some(to), Some(Peer::Addr(to_addr))),
+                    bytes: bytes.clone(),
+                    fate: if bound { fate } else { Fate::Undeliverable },
+                    reordered: held,
+                });
                 if bound {
                     self.input(to, Input::datagram(from_addr, &bytes));
                 }

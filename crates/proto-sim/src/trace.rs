@@ -12,10 +12,8 @@ pub enum Fate {
     Delivered,
     /// The path dropped it.
     Lost,
-    /// A second copy of a datagram that was also delivered.
+    /// A second copy of a datagram, delivered too.
     Duplicated,
-    /// A datagram held back so that later ones overtook it; it was delivered.
-    Reordered,
     /// Nobody could take it: the link was closed or cut, the address has no node, or
     /// the sender named no destination it has.
     Undeliverable,
@@ -41,4 +39,7 @@ pub struct Delivery {
     pub bytes: Bytes,
     /// What became of it.
     pub fate: Fate,
+    /// Whether the path held it back so that datagrams sent after it could overtake
+    /// it ([`LinkConfig::reorder`](crate::LinkConfig::reorder)).
+    pub reordered: bool,
 }
