@@ -15,6 +15,23 @@
 //! every delivery attempt and its [`Fate`], so tests assert on what crossed the
 //! network; one seed always gives one trace.
 //!
+//! What the simulated network does:
+//!
+//! - a stream link delivers every frame once, in order per direction, after its
+//!   latency (plus jitter that never reorders it); text frames arrive as
+//!   `Data::Text`, binary ones as `Data::Binary`, and a ping is answered with a pong
+//!   by the receiving transport, as a WebSocket's is;
+//! - `Output::Close` travels behind the frames sent before it, and the other side is
+//!   told `Input::Closed` with that close; frames sent to a side that has closed are
+//!   [`Fate::Undeliverable`]; [`Sim::cut`] tells both sides `Closed { close: None }`
+//!   at once and drops what is in flight;
+//! - a datagram arrives as `Input::Received { from: Some(Peer::Addr(sender)), data:
+//!   Data::Binary(..) }`, or is lost, duplicated or held back as its path says;
+//! - a transmit to no link or address the sender has is recorded as undeliverable;
+//! - `Output::Reconnect` is recorded ([`Sim::reconnects`]) and, if
+//!   [`Sim::reopen_on_reconnect`] is set, a single-connection pair is opened again at
+//!   the instant asked.
+//!
 //! ```
 //! use std::time::{Duration, Instant};
 //! use proto_core::{Data, Input, Machine, Output, Payload, Peer, Transmit};
