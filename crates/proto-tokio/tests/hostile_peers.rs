@@ -188,7 +188,7 @@ async fn a_peer_that_stops_reading_is_closed_on_time_while_others_are_served() {
             Event::Disconnected(Disconnect::Local(Close::new(1008, "peer stopped reading")))
         );
         let took = started.elapsed();
-        assert!(took < Duration::from_secs(3), "closed after {took:?}");
+        assert!(took < Duration::from_secs(5), "closed after {took:?}");
 
         // The other connection is still served after the slow one is gone.
         round_trips(&mut good, 5).await;
@@ -226,7 +226,7 @@ async fn a_peer_that_stops_reading_and_heartbeating_gets_the_machines_4003() {
             Event::Disconnected(Disconnect::Local(Close::new(4003, "heartbeat timeout")))
         );
         let took = started.elapsed();
-        assert!(took < Duration::from_secs(3), "closed after {took:?}");
+        assert!(took < Duration::from_secs(5), "closed after {took:?}");
         assert_eq!(server.shut_down().await.dropped_at_shutdown, 0);
     })
     .await;
