@@ -10,9 +10,20 @@
 pub mod codec;
 pub mod message;
 
+mod error;
+mod event;
+mod node;
+mod peer;
+mod routing;
+mod seen;
+
 pub use codec::{DecodeError, FrameDecoder, decode, encode};
+pub use error::{CallError, InputError};
+pub use event::{DownReason, Event};
 pub use message::{
     Ack, Attachment, Body, Certificate, Channel, ChannelRef, ChatMessage, Connect, DEFAULT_TTL,
     Endpoint, Envelope, Hello, Key, Message, MsgId, NodeId, NodeType, RawJson, RouteEntry, Routing,
     Timestamp, Verb,
 };
+pub use node::{Generation, Node, NodeConfig, Stats, TableSizes};
+pub use routing::Route;
