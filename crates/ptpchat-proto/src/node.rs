@@ -721,7 +721,8 @@ impl Node {
             }
             _ => {}
         }
-        if message.verb().wants_ack() {
+        // Floods are not acknowledged: every node of the network would answer.
+        if message.verb().wants_ack() && message.envelope.flood != Some(true) {
             if let Some(msg_id) = message.envelope.msg_id {
                 match sender {
                     Some(sender) => {
