@@ -3,7 +3,7 @@
 //! - `wirescope demo [PROTOCOL]` runs a server and a client of the protocol on
 //!   127.0.0.1 over real sockets and prints the annotated transcript;
 //! - `wirescope decode PROTOCOL [FILE]` reads frames from FILE or stdin (one JSON
-//!   text per line; Tachyon commands may also be pretty-printed, as the official
+//!   text per line; Tachyon and ptpchat messages may also be pretty-printed, as the official
 //!   examples are) and prints each one's typed decoding, or its exact error;
 //! - `wirescope encode PROTOCOL [FILE]` reads messages the same way and prints each
 //!   one's canonical encoding, or its exact error.
@@ -12,6 +12,7 @@
 
 mod input;
 mod litebridge;
+mod ptpchat;
 mod tachyon;
 mod transcript;
 
@@ -38,7 +39,7 @@ enum Command {
         /// The protocol to demo; all of them when left out.
         protocol: Option<Protocol>,
     },
-    /// Decode frames (one per line; Tachyon: any JSON layout) and print each typed
+    /// Decode frames (one per line; Tachyon, ptpchat: any JSON layout) and print each typed
     /// message or its exact error.
     Decode {
         /// The protocol the frames speak.
@@ -67,6 +68,8 @@ enum Protocol {
     Litebridge,
     /// The Tachyon lobby protocol (JSON commands over WebSocket).
     Tachyon,
+    /// The ptpchat peer protocol (JSON verbs over length-prefixed TCP or UDP).
+    Ptpchat,
 }
 
 impl Protocol {
@@ -110,6 +113,9 @@ fn main() -> ExitCode {
             Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
                 tachyon::decode_value(value, &limits.limits())
             }),
+            Protocol::Ptpchat => input::for_each_value(file.as_deref(), |value| {
+                ptpchat::decode_value(value, &limits.limits())
+            }),
         },
         Command::Encode {
             protocol,
@@ -121,6 +127,9 @@ fn main() -> ExitCode {
             }),
             Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
                 tachyon::encode_value(value, &limits.limits())
+            }),
+            Protocol::Ptpchat => input::for_each_value(file.as_deref(), |value| {
+                ptpchat::encode_value(value, &limits.limits())
             }),
         },
     };
@@ -144,6 +153,7 @@ fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Err
         match protocol {
             Protocol::Litebridge => runtime.block_on(litebridge::demo())?,
             Protocol::Tachyon => runtime.block_on(tachyon::demo())?,
+            Protocol::Ptpchat => runtime.block_on(ptpchat::demo())?,
         }
     }
     Ok(true)

@@ -142,3 +142,26 @@ fn the_tachyon_demo_runs_its_whole_script() {
         assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
     }
 }
+
+#[test]
+fn ptpchat_decode_and_encode_read_both_generations() {
+    let input = "{\"msg_type\":\"hello\"}\n{\n  \"ttl\": 1,\n  \"msg_type\": \"ACK\",\n  \"msg_data\": {\"msg_id\": \"nope\"}\n}\n{\"msg_type\":\"PING\"}\n";
+    let out = wirescope(&["decode", "ptpchat"], input);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "1: HELLO          Message { envelope: Envelope { ttl: None, flood: None, msg_id: None, \
+         sender_id: None, target_id: None }, body: Hello(Hello { version: None, node_type: None }) }\n\
+         2: error: `msg_id` is not a GUID  [BadGuid { field: \"msg_id\" }]\n\
+         7: error: unknown verb \"PING\"  [UnknownVerb(\"PING\")]\n"
+    );
+    let out = wirescope(
+        &["encode", "ptpchat"],
+        "{\"msg_data\":{\"dst\":\"\",\"src\":\"40000\",\"x\":1},\"msg_type\":\"connect\",\"ttl\":3}\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "1: {\"ttl\":3,\"msg_type\":\"CONNECT\",\"msg_data\":{\"dst\":\"\",\"src\":\"40000\"}}\n"
+    );
+}
