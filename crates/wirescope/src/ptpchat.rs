@@ -75,8 +75,7 @@ fn tap(
             let how = if dialled { "dialled" } else { "accepted" };
             transcript.line(who, format!("{link} {how} {addr}"));
         }
-        PeerTraffic::Sent { to, payload } => {
-            let bytes = payload.as_bytes();
+        PeerTraffic::Sent { to, bytes } => {
             let to = match to {
                 Peer::Link(link) => link.to_string(),
                 Peer::Addr(addr) => addr.to_string(),
