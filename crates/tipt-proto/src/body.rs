@@ -1,7 +1,7 @@
 //! The typed bodies of HANDSHAKE, GET_NODE_KEY and FORWARD, requests and
 //! responses, each borrowing its strings and binaries from the frame.
 
-use crate::error::{DecodeError, Field, Kind};
+use crate::error::{CallError, DecodeError, Field, Kind};
 use crate::raw::RawValue;
 use crate::read::{Head, Reader};
 use crate::write;
@@ -181,6 +181,14 @@ fn fields<'a>(
     Ok(())
 }
 
+/// Checks the length of a value this side is about to send.
+pub(crate) fn check_len(field: Field, len: usize, max: usize) -> Result<(), CallError> {
+    if len > max {
+        return Err(CallError::Invalid(DecodeError::TooLong { field, len, max }));
+    }
+    Ok(())
+}
+
 fn required<T>(value: Option<T>, field: Field) -> Result<T, DecodeError> {
     value.ok_or(DecodeError::MissingField(field))
 }
@@ -249,6 +257,11 @@ impl<'a> GetNodeKey<'a> {
 }
 
 impl<'a> NodeKey<'a> {
+    /// Checks a key this side is about to send.
+    pub(crate) fn check(key: &[u8]) -> Result<(), CallError> {
+        check_len(Field::Key, key.len(), MAX_KEY_LEN)
+    }
+
     /// Decodes a GET_NODE_KEY response body.
     pub fn decode(raw: RawValue<'a>) -> Result<Self, DecodeError> {
         let mut node_key = None;
@@ -297,6 +310,11 @@ impl<'a> Forward<'a> {
 }
 
 impl<'a> Forwarded<'a> {
+    /// Checks a response this side is about to send.
+    pub(crate) fn check(resp: &[u8]) -> Result<(), CallError> {
+        check_len(Field::Resp, resp.len(), MAX_PAYLOAD_LEN)
+    }
+
     /// Decodes the body of a FORWARD response: `None` for nil or an absent body
     /// (the request had `wait: false`).
     pub fn decode(raw: Option<RawValue<'a>>) -> Result<Option<Self>, DecodeError> {

@@ -343,6 +343,12 @@ pub enum CallError {
     /// body that is not one msgpack nil or map).
     #[error("invalid value: {0}")]
     Invalid(DecodeError),
+    /// `node` is not a domain name.
+    #[error("`node` is not a domain name")]
+    BadNodeName,
+    /// This request type has its own method (HANDSHAKE is sent on open).
+    #[error("{0} has its own method")]
+    TypedRequest(NodeRequestType),
     /// The pending table refused the request.
     #[error(transparent)]
     Pending(#[from] PendingError),

@@ -78,6 +78,18 @@ impl RawBuf {
         RawBuf(buf.into())
     }
 
+    /// Checks that the value may stand as a root `body`: nil or a map.
+    pub(crate) fn check_body(&self) -> Result<RawValue<'_>, DecodeError> {
+        match self.0.first() {
+            Some(0xc0 | 0x80..=0x8f | 0xde | 0xdf) => Ok(self.as_raw()),
+            _ => {
+                let mut reader = Reader::new(&self.0);
+                let found = reader.head().map(|head| head.kind())?;
+                Err(DecodeError::BodyNotMap { found })
+            }
+        }
+    }
+
     /// The borrowed view.
     pub fn as_raw(&self) -> RawValue<'_> {
         RawValue(&self.0)
