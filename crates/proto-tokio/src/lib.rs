@@ -8,7 +8,8 @@
 //! named and opens a new transport with the function given to
 //! [`Driver::with_reconnect`].
 //!
-//! [`ws`] provides the WebSocket transport, client and server side.
+//! [`ws`] provides the WebSocket transport, client and server side; [`tls`] runs
+//! it over TLS (`wss`), verifying the server against configured roots.
 //!
 //! ```no_run
 //! use litecord_proto::{Client, ClientConfig, Event};
@@ -40,6 +41,7 @@
 )]
 
 mod driver;
+pub mod tls;
 mod transport;
 pub mod ws;
 
