@@ -271,7 +271,7 @@ pub enum InputError {
     #[error("request id {0} is still in use")]
     DuplicateId(u8),
     /// A request was refused with an `err` response; the connection stays open.
-    #[error("refused: {}", .0.message())]
+    #[error("{} (answered with `err`)", .0.message())]
     Refused(Refusal),
     /// A RESPONSE matched no request awaiting one (it may have timed out);
     /// ignored.

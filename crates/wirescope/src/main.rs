@@ -4,7 +4,8 @@
 //!   127.0.0.1 over real sockets and prints the annotated transcript;
 //! - `wirescope decode PROTOCOL [FILE]` reads frames from FILE or stdin (one JSON
 //!   text per line; Tachyon commands may also be pretty-printed, as the official
-//!   examples are) and prints each one's typed decoding, or its exact error;
+//!   examples are; Tipt frames in hex or base64) and prints each one's typed
+//!   decoding, or its exact error;
 //! - `wirescope encode PROTOCOL [FILE]` reads messages the same way and prints each
 //!   one's canonical encoding, or its exact error.
 #![forbid(unsafe_code)]
@@ -13,6 +14,7 @@
 mod input;
 mod litebridge;
 mod tachyon;
+mod tipt;
 mod transcript;
 
 use std::path::PathBuf;
@@ -67,6 +69,9 @@ enum Protocol {
     Litebridge,
     /// The Tachyon lobby protocol (JSON commands over WebSocket).
     Tachyon,
+    /// The Tipt client-node protocol (msgpack over wss): frames in hex or base64,
+    /// shown and encoded as JSON.
+    Tipt,
 }
 
 impl Protocol {
@@ -110,6 +115,8 @@ fn main() -> ExitCode {
             Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
                 tachyon::decode_value(value, &limits.limits())
             }),
+            // Tipt's limits are the spec's own.
+            Protocol::Tipt => input::for_each_line(file.as_deref(), tipt::decode_line),
         },
         Command::Encode {
             protocol,
@@ -122,6 +129,7 @@ fn main() -> ExitCode {
             Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
                 tachyon::encode_value(value, &limits.limits())
             }),
+            Protocol::Tipt => input::for_each_value(file.as_deref(), tipt::encode_value),
         },
     };
     match result {
@@ -144,6 +152,7 @@ fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Err
         match protocol {
             Protocol::Litebridge => runtime.block_on(litebridge::demo())?,
             Protocol::Tachyon => runtime.block_on(tachyon::demo())?,
+            Protocol::Tipt => runtime.block_on(tipt::demo())?,
         }
     }
     Ok(true)
