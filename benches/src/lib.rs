@@ -16,6 +16,7 @@ pub mod alloc_counter;
 pub mod litecord_naive;
 pub mod ptpchat_naive;
 pub mod tachyon_naive;
+pub mod tipt_naive;
 
 /// The settings every benchmark runs with: short enough for the whole suite to
 /// run in minutes on two cores, with samples enough for stable medians.

@@ -75,3 +75,33 @@ fn typed_tachyon_decoding_allocates_less_than_the_value_baseline() {
         );
     }
 }
+
+#[test]
+fn tipt_decodes_every_packet_without_allocating_and_borrows_payloads() {
+    use benches::tipt_naive::{frames, naive_decode, typed_decode};
+    use tipt_proto::{Body, FrameKind, decode_to_node};
+
+    for (name, packet, frame) in frames() {
+        let (typed, allocations) = allocations_during(|| typed_decode(packet, &frame));
+        assert!(typed.is_ok(), "{name}");
+        // HANDSHAKE included: not one allocation for any packet.
+        assert_eq!(allocations, 0, "{name}");
+        let (naive, naive_allocations) = allocations_during(|| naive_decode(&frame));
+        assert!(naive.is_some(), "{name}");
+        assert!(naive_allocations > 0, "{name}");
+    }
+    let (_, _, large) = frames().pop().unwrap();
+    let (decoded, allocations) = allocations_during(|| decode_to_node(&large));
+    assert_eq!(allocations, 0);
+    let Ok(FrameKind::Request {
+        body: Some(Body::Forward(forward)),
+        ..
+    }) = decoded.map(|frame| frame.kind)
+    else {
+        panic!("the 2 MB frame is a FORWARD");
+    };
+    assert_eq!(forward.msg.len(), 2 * 1024 * 1024);
+    // The payload is the frame's own bytes, not a copy.
+    let offset = large.len() - forward.msg.len();
+    assert_eq!(forward.msg.as_ptr(), large[offset..].as_ptr());
+}

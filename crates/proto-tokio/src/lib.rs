@@ -16,7 +16,8 @@
 //! refused from its header, with a 1009 close frame, and read and write buffers are
 //! small.
 //!
-//! [`ws`] provides the WebSocket transport, client and server side, and [`serve`]
+//! [`ws`] provides the WebSocket transport, client and server side; [`tls`] runs
+//! it over TLS (`wss`), verifying the server against configured roots; [`serve`] is
 //! the server's accept loop: a machine per connection, a cap on connections (503 at
 //! the upgrade past it) and a graceful shutdown (1001 to every connection).
 //!
@@ -132,6 +133,7 @@ mod outbound;
 mod peer_traffic;
 mod serve;
 mod tcp;
+pub mod tls;
 mod transport;
 mod udp;
 pub mod ws;

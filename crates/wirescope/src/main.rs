@@ -3,8 +3,9 @@
 //! - `wirescope demo [PROTOCOL]` runs a server and a client of the protocol on
 //!   127.0.0.1 over real sockets and prints the annotated transcript;
 //! - `wirescope decode PROTOCOL [FILE]` reads frames from FILE or stdin (one JSON
-//!   text per line; Tachyon and ptpchat messages may also be pretty-printed, as the official
-//!   examples are) and prints each one's typed decoding, or its exact error;
+//!   text per line; Tachyon and ptpchat messages may also be pretty-printed, as the
+//!   official examples are; Tipt frames in hex or base64) and prints each one's typed
+//!   decoding, or its exact error;
 //! - `wirescope encode PROTOCOL [FILE]` reads messages the same way and prints each
 //!   one's canonical encoding, or its exact error.
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@ mod input;
 mod litebridge;
 mod ptpchat;
 mod tachyon;
+mod tipt;
 mod transcript;
 
 use std::path::PathBuf;
@@ -70,6 +72,9 @@ enum Protocol {
     Tachyon,
     /// The ptpchat peer protocol (JSON verbs over length-prefixed TCP or UDP).
     Ptpchat,
+    /// The Tipt client-node protocol (msgpack over wss): frames in hex or base64,
+    /// shown and encoded as JSON.
+    Tipt,
 }
 
 impl Protocol {
@@ -116,6 +121,8 @@ fn main() -> ExitCode {
             Protocol::Ptpchat => input::for_each_value(file.as_deref(), |value| {
                 ptpchat::decode_value(value, &limits.limits())
             }),
+            // Tipt's limits are the spec's own.
+            Protocol::Tipt => input::for_each_line(file.as_deref(), tipt::decode_line),
         },
         Command::Encode {
             protocol,
@@ -131,6 +138,7 @@ fn main() -> ExitCode {
             Protocol::Ptpchat => input::for_each_value(file.as_deref(), |value| {
                 ptpchat::encode_value(value, &limits.limits())
             }),
+            Protocol::Tipt => input::for_each_value(file.as_deref(), tipt::encode_value),
         },
     };
     match result {
@@ -154,6 +162,7 @@ fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Err
             Protocol::Litebridge => runtime.block_on(litebridge::demo())?,
             Protocol::Tachyon => runtime.block_on(tachyon::demo())?,
             Protocol::Ptpchat => runtime.block_on(ptpchat::demo())?,
+            Protocol::Tipt => runtime.block_on(tipt::demo())?,
         }
     }
     Ok(true)
