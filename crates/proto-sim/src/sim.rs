@@ -47,9 +47,9 @@ struct Entry {
     node: Box<dyn Node>,
     addr: Option<SocketAddr>,
     /// Every stream link this node has had: the link's index and this node's side.
-    links: BTreeMap<LinkId, (usize, usize)>,
+    links: BTreeMap<LinkId, (usize, Side)>,
     /// The link a single-connection machine speaks over.
-    single: Option<(usize, usize)>,
+    single: Option<(usize, Side)>,
     next_link: u64,
     /// The machine's wake-up as last read, mirrored in `Sim::timers`.
     timer: Option<Instant>,
@@ -61,9 +61,48 @@ struct Entry {
 enum LinkState {
     Open,
     /// This side closed it; its close is on the way to the other side.
-    ClosedBy(usize),
+    ClosedBy(Side),
     /// Both sides know it is closed.
     Gone,
+}
+
+/// Which end of a stream link: `connect`'s `a` or `b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    A,
+    B,
+}
+
+impl Side {
+    fn other(self) -> Side {
+        match self {
+            Side::A => Side::B,
+            Side::B => Side::A,
+        }
+    }
+}
+
+/// One value for each end of a stream link.
+#[derive(Debug, Clone, Copy)]
+struct BySide<T> {
+    a: T,
+    b: T,
+}
+
+impl<T> BySide<T> {
+    fn get(&self, side: Side) -> &T {
+        match side {
+            Side::A => &self.a,
+            Side::B => &self.b,
+        }
+    }
+
+    fn get_mut(&mut self, side: Side) -> &mut T {
+        match side {
+            Side::A => &mut self.a,
+            Side::B => &mut self.b,
+        }
+    }
 }
 
 /// One end of a stream link.
@@ -75,22 +114,22 @@ struct End {
 
 /// A reliable, ordered, two-way stream between two nodes.
 struct Link {
-    ends: [End; 2],
+    ends: BySide<End>,
     single: bool,
     cfg: LinkConfig,
     state: LinkState,
     /// Per direction (indexed by the sending side), the latest arrival scheduled, so
     /// that jitter never reorders a stream.
-    last_arrival: [Instant; 2],
+    last_arrival: BySide<Instant>,
 }
 
 impl Link {
     /// How `side`'s machine names this link.
-    fn peer(&self, side: usize) -> Option<Peer> {
+    fn peer(&self, side: Side) -> Option<Peer> {
         if self.single {
             None
         } else {
-            Some(Peer::Link(self.ends[side].id))
+            Some(Peer::Link(self.ends.get(side).id))
         }
     }
 }
@@ -99,13 +138,13 @@ impl Link {
 enum Arrival {
     Frame {
         link: usize,
-        from_side: usize,
+        from_side: Side,
         kind: Kind,
         bytes: Bytes,
     },
     Closing {
         link: usize,
-        from_side: usize,
+        from_side: Side,
         close: Close,
     },
     Datagram {
@@ -136,6 +175,10 @@ enum Arrival {
 /// All randomness (jitter, loss, duplication, reordering) comes from the seed, and
 /// everything due at one instant is handled in a fixed order (deliveries in the order
 /// they were scheduled, then timers by node index), so one seed gives one trace.
+///
+/// A [`NodeId`] works only with the simulator that issued it: every method taking
+/// one panics when given another simulator's, as no other node may stand in for the
+/// one meant.
 pub struct Sim {
     id: u64,
     now: Instant,
@@ -151,6 +194,7 @@ pub struct Sim {
     /// Nodes the application may have called since they were last drained.
     dirty: BTreeSet<usize>,
     trace: Vec<Delivery>,
+    tracing: bool,
     step_limit: usize,
     reopen_on_reconnect: bool,
 }
@@ -184,6 +228,7 @@ impl Sim {
             timers: BTreeSet::new(),
             dirty: BTreeSet::new(),
             trace: Vec::new(),
+            tracing: true,
             step_limit: DEFAULT_STEP_LIMIT,
             reopen_on_reconnect: false,
         }
@@ -262,7 +307,8 @@ impl Sim {
     ///
     /// If `node` belongs to another simulator.
     pub fn machine<M: Machine + 'static>(&mut self, node: NodeId<M>) -> &mut M {
-        self.dirty.insert(node.index);
+        let index = self.index(node);
+        self.dirty.insert(index);
         &mut self.slot(node).machine
     }
 
@@ -325,7 +371,8 @@ impl Sim {
         b: NodeId<B>,
         cfg: LinkConfig,
     ) -> (LinkId, LinkId) {
-        self.open_link(a.index, b.index, cfg, false)
+        let (a, b) = (self.index(a), self.index(b));
+        self.open_link(a, b, cfg, false)
     }
 
     /// Opens a stream link between two single-connection machines (a litebridge or
@@ -338,7 +385,8 @@ impl Sim {
         b: NodeId<B>,
         cfg: LinkConfig,
     ) -> (LinkId, LinkId) {
-        self.open_link(a.index, b.index, cfg, true)
+        let (a, b) = (self.index(a), self.index(b));
+        self.open_link(a, b, cfg, true)
     }
 
     /// Breaks `node`'s `link` as a failed transport would: each side that has not
@@ -352,15 +400,15 @@ impl Sim {
         let Some(link) = self.links.get_mut(index) else {
             return;
         };
-        let told: Vec<usize> = match link.state {
+        let told: Vec<Side> = match link.state {
             LinkState::Gone => return,
-            LinkState::Open => vec![0, 1],
-            LinkState::ClosedBy(side) => vec![1 - side],
+            LinkState::Open => vec![Side::A, Side::B],
+            LinkState::ClosedBy(side) => vec![side.other()],
         };
         link.state = LinkState::Gone;
         let told: Vec<(usize, Option<Peer>)> = told
             .into_iter()
-            .map(|side| (link.ends[side].node, link.peer(side)))
+            .map(|side| (link.ends.get(side).node, link.peer(side)))
             .collect();
         for (to, from) in told {
             self.input(to, Input::Closed { from, close: None });
@@ -451,6 +499,17 @@ impl Sim {
         &self.trace
     }
 
+    /// Drains the trace, leaving it empty.
+    pub fn take_trace(&mut self) -> Vec<Delivery> {
+        std::mem::take(&mut self.trace)
+    }
+
+    /// Whether delivery attempts are recorded (on by default). Large runs that only
+    /// look at machines' events may turn it off to save the memory.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.tracing = on;
+    }
+
     /// The earliest instant something is due, never before now.
     fn next_due(&self) -> Option<Instant> {
         let arrival = self.queue.first_key_value().map(|(&(at, _), _)| at);
@@ -462,16 +521,21 @@ impl Sim {
         due.map(|at| at.max(self.now))
     }
 
+    /// The index of `node`, checked to be one of ours.
+    fn index<M>(&self, node: NodeId<M>) -> usize {
+        if node.sim != self.id {
+            foreign(node.index);
+        }
+        node.index
+    }
+
     fn entry<M>(&self, node: NodeId<M>) -> Option<&Entry> {
-        (node.sim == self.id)
-            .then(|| self.nodes.get(node.index))
-            .flatten()
+        self.nodes.get(self.index(node))
     }
 
     fn entry_mut<M>(&mut self, node: NodeId<M>) -> Option<&mut Entry> {
-        (node.sim == self.id)
-            .then(|| self.nodes.get_mut(node.index))
-            .flatten()
+        let index = self.index(node);
+        self.nodes.get_mut(index)
     }
 
     fn slot<M: Machine + 'static>(&mut self, node: NodeId<M>) -> &mut Slot<M> {
@@ -487,37 +551,34 @@ impl Sim {
     fn open_link(&mut self, a: usize, b: usize, cfg: LinkConfig, single: bool) -> (LinkId, LinkId) {
         self.flush_dirty();
         let index = self.links.len();
-        let ids = [self.allocate_link(a), self.allocate_link(b)];
+        let ids = (self.allocate_link(a), self.allocate_link(b));
         self.links.push(Link {
-            ends: [
-                End {
-                    node: a,
-                    id: ids[0],
-                },
-                End {
-                    node: b,
-                    id: ids[1],
-                },
-            ],
+            ends: BySide {
+                a: End { node: a, id: ids.0 },
+                b: End { node: b, id: ids.1 },
+            },
             single,
             cfg,
             state: LinkState::Open,
-            last_arrival: [self.now; 2],
+            last_arrival: BySide {
+                a: self.now,
+                b: self.now,
+            },
         });
-        for (side, node) in [(0, a), (1, b)] {
+        for (side, node, id) in [(Side::A, a, ids.0), (Side::B, b, ids.1)] {
             if let Some(entry) = self.nodes.get_mut(node) {
-                entry.links.insert(ids[side], (index, side));
+                entry.links.insert(id, (index, side));
                 if single {
                     entry.single = Some((index, side));
                 }
             }
         }
-        let opened = [(a, ids[0]), (b, ids[1])]
-            .map(|(node, id)| (node, (!single).then_some(Peer::Link(id))));
+        let opened =
+            [(a, ids.0), (b, ids.1)].map(|(node, id)| (node, (!single).then_some(Peer::Link(id))));
         for (to, from) in opened {
             self.input(to, Input::Opened { from });
         }
-        (ids[0], ids[1])
+        ids
     }
 
     fn allocate_link(&mut self, node: usize) -> LinkId {
@@ -586,7 +647,7 @@ impl Sim {
 
     /// The stream link `node` names by `peer` (`None`: its single connection) and
     /// `node`'s side of it.
-    fn resolve(&self, node: usize, peer: Option<Peer>) -> Option<(usize, usize)> {
+    fn resolve(&self, node: usize, peer: Option<Peer>) -> Option<(usize, Side)> {
         let entry = self.nodes.get(node)?;
         match peer {
             None => entry.single,
@@ -607,6 +668,9 @@ impl Sim {
         bytes: Bytes,
         fate: Fate,
     ) {
+        if !self.tracing {
+            return;
+        }
         self.trace.push(Delivery {
             at: self.now,
             from,
@@ -623,7 +687,19 @@ impl Sim {
             Payload::Ping(bytes) => (Kind::Ping, bytes),
         };
         if let Some(Peer::Addr(addr)) = to {
-            self.send_datagram(node, addr, bytes);
+            if kind == Kind::Ping {
+                // No transport answers a ping on a datagram path.
+                let receiver = self.addrs.get(&addr).copied();
+                let from = self.nodes.get(node).and_then(|entry| entry.addr);
+                self.record(
+                    (node, from.map(Peer::Addr)),
+                    (receiver, to),
+                    bytes,
+                    Fate::Undeliverable,
+                );
+            } else {
+                self.send_datagram(node, addr, bytes);
+            }
             return;
         }
         let Some((index, side)) = self.resolve(node, to) else {
@@ -633,7 +709,7 @@ impl Sim {
         self.send_on_link(index, side, kind, bytes);
     }
 
-    fn send_on_link(&mut self, index: usize, side: usize, kind: Kind, bytes: Bytes) {
+    fn send_on_link(&mut self, index: usize, side: Side, kind: Kind, bytes: Bytes) {
         let Some(link) = self.links.get(index) else {
             return;
         };
@@ -643,8 +719,11 @@ impl Sim {
             LinkState::Gone => false,
         };
         if !sendable {
-            let from = (link.ends[side].node, link.peer(side));
-            let to = (Some(link.ends[1 - side].node), link.peer(1 - side));
+            let from = (link.ends.get(side).node, link.peer(side));
+            let to = (
+                Some(link.ends.get(side.other()).node),
+                link.peer(side.other()),
+            );
             self.record(from, to, bytes, Fate::Undeliverable);
             return;
         }
@@ -662,15 +741,16 @@ impl Sim {
 
     /// When something `side` sends on link `index` now arrives: after the latency and
     /// jitter, and never before what it sent earlier.
-    fn stream_arrival(&mut self, index: usize, side: usize) -> Instant {
+    fn stream_arrival(&mut self, index: usize, side: Side) -> Instant {
         let Some(cfg) = self.links.get(index).map(|link| link.cfg) else {
             return self.now;
         };
         let delay = self.delay(&cfg);
         let mut at = deadline(self.now, delay);
         if let Some(link) = self.links.get_mut(index) {
-            at = at.max(link.last_arrival[side]);
-            link.last_arrival[side] = at;
+            let last = link.last_arrival.get_mut(side);
+            at = at.max(*last);
+            *last = at;
         }
         at
     }
@@ -817,22 +897,23 @@ impl Sim {
                     self.input(to, Input::datagram(from_addr, &bytes));
                 }
             }
-            Arrival::Reopen { link } => self.reopen(link),
+            Arrival::Reopen { link } if self.reopen_on_reconnect => self.reopen(link),
+            Arrival::Reopen { .. } => {}
         }
     }
 
-    fn arrive_frame(&mut self, index: usize, from_side: usize, kind: Kind, bytes: Bytes) {
+    fn arrive_frame(&mut self, index: usize, from_side: Side, kind: Kind, bytes: Bytes) {
         let Some(link) = self.links.get(index) else {
             return;
         };
-        let to_side = 1 - from_side;
+        let to_side = from_side.other();
         let deliverable = match link.state {
             LinkState::Open => true,
             LinkState::ClosedBy(closer) => closer == from_side,
             LinkState::Gone => false,
         };
-        let from = (link.ends[from_side].node, link.peer(from_side));
-        let (receiver, peer) = (link.ends[to_side].node, link.peer(to_side));
+        let from = (link.ends.get(from_side).node, link.peer(from_side));
+        let (receiver, peer) = (link.ends.get(to_side).node, link.peer(to_side));
         let fate = if deliverable {
             Fate::Delivered
         } else {
@@ -858,7 +939,7 @@ impl Sim {
         self.input(receiver, Input::Received { from: peer, data });
     }
 
-    fn arrive_closing(&mut self, index: usize, from_side: usize, close: Close) {
+    fn arrive_closing(&mut self, index: usize, from_side: Side, close: Close) {
         let Some(link) = self.links.get_mut(index) else {
             return;
         };
@@ -867,8 +948,8 @@ impl Sim {
             return;
         }
         link.state = LinkState::Gone;
-        let to_side = 1 - from_side;
-        let (receiver, from) = (link.ends[to_side].node, link.peer(to_side));
+        let to_side = from_side.other();
+        let (receiver, from) = (link.ends.get(to_side).node, link.peer(to_side));
         self.input(
             receiver,
             Input::Closed {
@@ -884,21 +965,20 @@ impl Sim {
         let Some(link) = self.links.get(index) else {
             return;
         };
-        let ends = [link.ends[0].node, link.ends[1].node];
+        let (a, b) = (link.ends.a.node, link.ends.b.node);
         let (cfg, state) = (link.cfg, link.state);
-        let current = ends.iter().enumerate().all(|(side, &node)| {
-            self.nodes.get(node).and_then(|e| e.single) == Some((index, side))
-        });
+        let single = |node: usize| self.nodes.get(node).and_then(|entry| entry.single);
+        let current = single(a) == Some((index, Side::A)) && single(b) == Some((index, Side::B));
         match state {
             _ if !current => {}
             LinkState::Open => {}
             // Its close is still on the way: reopen once it has arrived.
             LinkState::ClosedBy(closer) => {
-                let at = link.last_arrival[closer].max(self.now);
+                let at = (*link.last_arrival.get(closer)).max(self.now);
                 self.schedule(at, Arrival::Reopen { link: index });
             }
             LinkState::Gone => {
-                self.open_link(ends[0], ends[1], cfg, true);
+                self.open_link(a, b, cfg, true);
             }
         }
     }

@@ -650,3 +650,66 @@ fn handles_from_another_simulator_are_refused() {
     second.add(Probe::default());
     second.machine(node);
 }
+
+#[test]
+#[should_panic(expected = "issued by another Sim")]
+fn links_to_another_simulators_node_are_refused() {
+    let mut first = Sim::new(0);
+    let mut second = Sim::new(0);
+    let stranger = first.add(Probe::default());
+    let local = second.add(Probe::default());
+    second.connect(local, stranger, LinkConfig::default());
+}
+
+#[test]
+fn datagrams_arrive_as_binary_and_pings_have_no_transport_to_answer_them() {
+    let mut sim = Sim::new(15);
+    let a = sim.add_at(Probe::default(), addr(1));
+    let b = sim.add_at(Probe::default(), addr(2));
+    for payload in [
+        Payload::Text("text".into()),
+        Payload::Ping(Bytes::from_static(b"ping")),
+    ] {
+        sim.machine(a).outputs.push_back(Output::Transmit(Transmit {
+            to: Some(Peer::Addr(addr(2))),
+            payload,
+        }));
+    }
+    sim.run_for(ms(10)).unwrap();
+    assert_eq!(
+        sim.events(b),
+        [Seen::Received(
+            Some(Peer::Addr(addr(1))),
+            b"text".to_vec(),
+            sim.start() + ms(1)
+        )]
+    );
+    let fates: Vec<_> = sim
+        .trace()
+        .iter()
+        .map(|d| (d.bytes.clone(), d.fate))
+        .collect();
+    assert_eq!(
+        fates,
+        [
+            (Bytes::from_static(b"ping"), Fate::Undeliverable),
+            (Bytes::from_static(b"text"), Fate::Delivered),
+        ]
+    );
+}
+
+#[test]
+fn the_trace_can_be_drained_or_turned_off() {
+    let mut sim = Sim::new(16);
+    let a = sim.add_at(Probe::default(), addr(1));
+    let b = sim.add_at(Probe::default(), addr(2));
+    sim.machine(a).send(Some(Peer::Addr(addr(2))), b"one");
+    sim.run_for(ms(5)).unwrap();
+    assert_eq!(sim.take_trace().len(), 1);
+    assert_eq!(sim.trace(), []);
+    sim.set_tracing(false);
+    sim.machine(a).send(Some(Peer::Addr(addr(2))), b"two");
+    sim.run_for(ms(5)).unwrap();
+    assert_eq!(sim.trace(), []);
+    assert_eq!(sim.events(b).len(), 2, "delivery goes on untraced");
+}

@@ -36,19 +36,19 @@ pub enum Traffic<'a> {
 }
 
 /// A call another task makes on a driver's machine, at the driver's `now`.
-type Call<M> = Box<dyn FnOnce(&mut M, Instant) + Send>;
+pub(crate) type Call<M> = Box<dyn FnOnce(&mut M, Instant) + Send>;
 
 /// Both ends of a mailbox's channel.
-type Channel<M> = (mpsc::Sender<Call<M>>, mpsc::Receiver<Call<M>>);
+pub(crate) type Channel<M> = (mpsc::Sender<Call<M>>, mpsc::Receiver<Call<M>>);
 
 /// How many calls a [`Mailbox`] holds before [`Mailbox::send`] waits.
-const MAILBOX_CAPACITY: usize = 256;
+pub(crate) const MAILBOX_CAPACITY: usize = 256;
 
 /// A handle other tasks use to act on a driver's machine while the driver runs:
 /// a server pushing an event to every connection of a lobby, say. Calls run in
 /// order, between inputs, and what they produce is sent at once.
 pub struct Mailbox<M> {
-    calls: mpsc::Sender<Call<M>>,
+    pub(crate) calls: mpsc::Sender<Call<M>>,
 }
 
 impl<M> Clone for Mailbox<M> {
@@ -291,7 +291,7 @@ enum Wake<M> {
     Call(Call<M>),
 }
 
-async fn next_call<M>(mailbox: &mut Option<Channel<M>>) -> Call<M> {
+pub(crate) async fn next_call<M>(mailbox: &mut Option<Channel<M>>) -> Call<M> {
     match mailbox {
         // The driver holds a sender, so the channel never reports closed.
         Some((_, receiver)) => match receiver.recv().await {
@@ -309,7 +309,7 @@ async fn recv<T: Transport>(transport: &mut Option<T>) -> Incoming {
     }
 }
 
-async fn sleep_until(at: Option<Instant>) {
+pub(crate) async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
