@@ -12,6 +12,7 @@
 
 mod input;
 mod litebridge;
+mod regnode;
 mod tachyon;
 mod transcript;
 
@@ -67,6 +68,9 @@ enum Protocol {
     Litebridge,
     /// The Tachyon lobby protocol (JSON commands over WebSocket).
     Tachyon,
+    /// The DCSC registration and peer protocol (signed binary datagrams over UDP);
+    /// decode and encode read one hex datagram, or one rendering, per line.
+    Regnode,
 }
 
 impl Protocol {
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
             Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
                 tachyon::decode_value(value, &limits.limits())
             }),
+            Protocol::Regnode => input::for_each_line(file.as_deref(), regnode::decode_line),
         },
         Command::Encode {
             protocol,
@@ -122,6 +127,7 @@ fn main() -> ExitCode {
             Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
                 tachyon::encode_value(value, &limits.limits())
             }),
+            Protocol::Regnode => input::for_each_line(file.as_deref(), regnode::encode_line),
         },
     };
     match result {
@@ -144,6 +150,7 @@ fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Err
         match protocol {
             Protocol::Litebridge => runtime.block_on(litebridge::demo())?,
             Protocol::Tachyon => runtime.block_on(tachyon::demo())?,
+            Protocol::Regnode => runtime.block_on(regnode::demo())?,
         }
     }
     Ok(true)
