@@ -75,3 +75,15 @@ fn typed_tachyon_decoding_allocates_less_than_the_value_baseline() {
         );
     }
 }
+
+#[test]
+fn regnode_root_packets_decode_without_allocating() {
+    use benches::regnode_fixtures::datagrams;
+    let fixtures = datagrams();
+    assert_eq!(fixtures.len(), 12, "six types, two layouts");
+    for (name, bytes) in fixtures {
+        let (packet, allocations) = allocations_during(|| regnode_proto::decode(&bytes));
+        assert!(packet.is_ok(), "{name}");
+        assert_eq!(allocations, 0, "{name}");
+    }
+}
