@@ -32,7 +32,9 @@ pub struct ClientConfig {
     /// Register packets sent before the peer is declared unreachable. Default 4.
     pub register_attempts: u32,
     /// How often to send a keepalive to the home peer once registered; `None` sends
-    /// none (an IPv6 client with no NAT, say). Default two minutes.
+    /// none (an IPv6 client with no NAT, say). Default two minutes. Keep it at a
+    /// second or more: every keepalive needs a later timestamp than the last, so
+    /// faster ones would run ahead of the clock.
     pub keepalive: Option<Duration>,
     /// The timestamp window and the seen-packet memory.
     pub replay: ReplayConfig,
