@@ -2,7 +2,8 @@
 //! heap of the whole process.
 //!
 //! Install [`CountingAllocator`] as the global allocator of a bench or test binary,
-//! then measure a closure with [`allocations_during`], or read [`live_bytes`].
+//! then measure a closure with [`allocations_during`] or [`bytes_held_during`], or
+//! read [`live_bytes`].
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -70,4 +71,16 @@ pub fn allocations_during<R>(f: impl FnOnce() -> R) -> (R, u64) {
 /// Meaningful only when [`CountingAllocator`] is the global allocator.
 pub fn live_bytes() -> usize {
     LIVE_BYTES.load(Ordering::Relaxed)
+}
+
+/// Runs `f` and returns its result with the bytes left allocated while it ran
+/// (allocated minus freed), its result's own heap included. Counts the whole
+/// process, so other threads must be idle meanwhile. Meaningful only when
+/// [`CountingAllocator`] is the global allocator.
+pub fn bytes_held_during<R>(f: impl FnOnce() -> R) -> (R, i64) {
+    let before = live_bytes();
+    let result = f();
+    let after = live_bytes();
+    let held = i64::try_from(after).unwrap_or(i64::MAX) - i64::try_from(before).unwrap_or(i64::MAX);
+    (result, held)
 }

@@ -105,3 +105,15 @@ fn tipt_decodes_every_packet_without_allocating_and_borrows_payloads() {
     let offset = large.len() - forward.msg.len();
     assert_eq!(forward.msg.as_ptr(), large[offset..].as_ptr());
 }
+
+#[test]
+fn regnode_root_packets_decode_without_allocating() {
+    use benches::regnode_fixtures::datagrams;
+    let fixtures = datagrams();
+    assert_eq!(fixtures.len(), 12, "six types, two layouts");
+    for (name, bytes) in fixtures {
+        let (packet, allocations) = allocations_during(|| regnode_proto::decode(&bytes));
+        assert!(packet.is_ok(), "{name}");
+        assert_eq!(allocations, 0, "{name}");
+    }
+}

@@ -14,6 +14,7 @@
 mod input;
 mod litebridge;
 mod ptpchat;
+mod regnode;
 mod tachyon;
 mod tipt;
 mod transcript;
@@ -75,6 +76,9 @@ enum Protocol {
     /// The Tipt client-node protocol (msgpack over wss): frames in hex or base64,
     /// shown and encoded as JSON.
     Tipt,
+    /// The DCSC registration and peer protocol (signed binary datagrams over UDP);
+    /// decode and encode read one hex datagram, or one rendering, per line.
+    Regnode,
 }
 
 impl Protocol {
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
             }),
             // Tipt's limits are the spec's own.
             Protocol::Tipt => input::for_each_line(file.as_deref(), tipt::decode_line),
+            Protocol::Regnode => input::for_each_line(file.as_deref(), regnode::decode_line),
         },
         Command::Encode {
             protocol,
@@ -139,6 +144,7 @@ fn main() -> ExitCode {
                 ptpchat::encode_value(value, &limits.limits())
             }),
             Protocol::Tipt => input::for_each_value(file.as_deref(), tipt::encode_value),
+            Protocol::Regnode => input::for_each_line(file.as_deref(), regnode::encode_line),
         },
     };
     match result {
@@ -163,6 +169,7 @@ fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Err
             Protocol::Tachyon => runtime.block_on(tachyon::demo())?,
             Protocol::Ptpchat => runtime.block_on(ptpchat::demo())?,
             Protocol::Tipt => runtime.block_on(tipt::demo())?,
+            Protocol::Regnode => runtime.block_on(regnode::demo())?,
         }
     }
     Ok(true)

@@ -165,3 +165,64 @@ fn ptpchat_decode_and_encode_read_both_generations() {
         "1: {\"ttl\":3,\"msg_type\":\"CONNECT\",\"msg_data\":{\"dst\":\"\",\"src\":\"40000\"}}\n"
     );
 }
+
+#[test]
+fn regnode_decode_renders_hex_datagrams_and_encode_reads_the_rendering_back() {
+    let input = "02 00 0002 aabb 000000006553f100\n\
+                 06 01 04 f0 0000 f1 f2 000000006553f100 f3 \
+                 1111111111111111111111111111111111111111111111111111111111111111 6869\n\
+                 02 02 0000 000000006553f100 0010 30\n\
+                 zz\n";
+    let out = wirescope(&["decode", "regnode"], input);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let fingerprint = "11".repeat(32);
+    assert_eq!(
+        stdout,
+        format!(
+            "1: params=02 shift=0 sig=aabb ts=1700000000 type=keepalive  # client -> peer\n\
+             2: params=06 shift=1 sig= ts=1700000000 type=client-event fingerprint={fingerprint} \
+             payload=6869  # client -> peer, shifted\n\
+             3: error: datagram ends inside Certificate: 16 bytes needed, 1 left  \
+             [Truncated {{ field: Certificate, needed: 16, available: 1 }}]\n\
+             4: error: not hex: \"zz\"\n"
+        )
+    );
+    let rendering = "params=02 shift=0 sig=aabb ts=1700000000 type=keepalive  # client -> peer\n\
+                     params=e2 shift=0 sig= ts=1 type=other code=9 payload=010203\n";
+    let out = wirescope(&["encode", "regnode"], rendering);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "1: 02000002aabb000000006553f100\n2: e20900000000000000000001010203\n"
+    );
+}
+
+#[test]
+fn the_regnode_demo_runs_its_whole_script() {
+    let out = wirescope(&["demo", "regnode"], "");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for needle in [
+        "REGISTER cert",
+        "Registered { peer: 127.0.0.1:",
+        "KEEPALIVE",
+        "message from alice: \"hello bob\"",
+        "dropped: replay: packet already seen",
+        "dropped: bad signature: signature does not verify",
+        "no answer from the peer",
+        "message from bob at the new port: \"still there?\"",
+        "BadSignature: 1",
+        "Replay: 1",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+    let codes: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.split_once("code for ").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split_whitespace().last())
+        .collect();
+    assert_eq!(codes.len(), 2, "{stdout}");
+    assert_eq!(codes[0], codes[1]);
+    assert_eq!(codes[0].len(), 6);
+}
