@@ -13,10 +13,10 @@ use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Response as ClientResponse;
-use tokio_tungstenite::tungstenite::handshake::server::Callback;
+use tokio_tungstenite::tungstenite::handshake::server::{Callback, NoCallback};
 use tokio_tungstenite::tungstenite::{self, http::Uri};
 
-use crate::ws::{self, WsTransport};
+use crate::ws::{self, WsConfig, WsTransport};
 
 /// The client's end of a TLS connection.
 pub type ClientTlsStream = tokio_rustls::client::TlsStream<TcpStream>;
@@ -84,11 +84,12 @@ pub fn server_config(
 
 /// Connects to `request` (a `wss://` URL or a prepared request with headers):
 /// TCP with Nagle's algorithm off, TLS verifying the URL's host against
-/// `config`'s roots, then the WebSocket handshake, all within
-/// [`HANDSHAKE_TIMEOUT`].
+/// `config`'s roots, then the WebSocket handshake with its layer bounded by `ws`,
+/// all within [`HANDSHAKE_TIMEOUT`].
 pub async fn connect(
     request: impl IntoClientRequest + Unpin,
     config: Arc<ClientConfig>,
+    ws: &WsConfig,
 ) -> Result<(WsTransport<ClientTlsStream>, ClientResponse), TlsError> {
     let request = request.into_client_request()?;
     let (host, port) = host_and_port(request.uri())?;
@@ -98,7 +99,8 @@ pub async fn connect(
         tcp.set_nodelay(true)?;
         let tls = TlsConnector::from(config).connect(name, tcp).await?;
         let (stream, response) =
-            tokio_tungstenite::client_async_with_config(request, tls, None).await?;
+            tokio_tungstenite::client_async_with_config(request, tls, Some(ws.tungstenite()))
+                .await?;
         Ok((WsTransport::new(stream), response))
     };
     tokio::time::timeout(HANDSHAKE_TIMEOUT, handshakes)
@@ -118,20 +120,14 @@ fn host_and_port(uri: &Uri) -> Result<(String, u16), TlsError> {
     Ok((host.to_owned(), uri.port_u16().unwrap_or(443)))
 }
 
-/// Completes TLS, then the WebSocket handshake, on an accepted TCP stream, within
-/// [`HANDSHAKE_TIMEOUT`].
+/// Completes TLS, then the WebSocket handshake with its layer bounded by `ws`, on an
+/// accepted TCP stream, within [`HANDSHAKE_TIMEOUT`].
 pub async fn accept(
     stream: TcpStream,
     config: Arc<ServerConfig>,
+    ws: &WsConfig,
 ) -> Result<WsTransport<ServerTlsStream>, TlsError> {
-    let handshakes = async {
-        stream.set_nodelay(true)?;
-        let tls = TlsAcceptor::from(config).accept(stream).await?;
-        Ok(ws::accept(tls).await?)
-    };
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshakes)
-        .await
-        .map_err(|_| TlsError::TimedOut)?
+    accept_with(stream, config, ws, NoCallback).await
 }
 
 /// Like [`accept`], letting `callback` inspect the HTTP request (the path, such
@@ -139,6 +135,7 @@ pub async fn accept(
 pub async fn accept_with<C>(
     stream: TcpStream,
     config: Arc<ServerConfig>,
+    ws: &WsConfig,
     callback: C,
 ) -> Result<WsTransport<ServerTlsStream>, TlsError>
 where
@@ -147,7 +144,7 @@ where
     let handshakes = async {
         stream.set_nodelay(true)?;
         let tls = TlsAcceptor::from(config).accept(stream).await?;
-        Ok(ws::accept_with(tls, callback).await?)
+        Ok(ws::accept_with_config(tls, ws, callback).await?)
     };
     tokio::time::timeout(HANDSHAKE_TIMEOUT, handshakes)
         .await

@@ -45,7 +45,7 @@ impl WsConfig {
         }
     }
 
-    fn tungstenite(&self) -> WebSocketConfig {
+    pub(crate) fn tungstenite(&self) -> WebSocketConfig {
         WebSocketConfig::default()
             .max_message_size(Some(self.max_message_len))
             .max_frame_size(Some(self.max_message_len))

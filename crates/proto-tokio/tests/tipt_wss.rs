@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use proto_core::Close;
 use proto_tokio::tls::{self, CertificateDer, PrivateKeyDer};
+use proto_tokio::ws::WsConfig;
 use proto_tokio::{Activity, Driver};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tipt_proto::{
@@ -41,7 +42,7 @@ async fn run_node(
 ) -> Vec<NodeEvent> {
     let (stream, _) = listener.accept().await.unwrap();
     let config = tls::server_config(chain, key).unwrap();
-    let transport = tls::accept(stream, config).await.unwrap();
+    let transport = tls::accept(stream, config, &tipt_ws()).await.unwrap();
     let mut driver = Driver::new(Node::new(NodeConfig::new()).unwrap(), transport);
     let mut events = vec![];
     while let Some(activity) = driver.next().await {
@@ -86,7 +87,9 @@ async fn handshake_sign_in_key_and_forwards_over_wss() {
     let node = tokio::spawn(run_node(listener, chain, key));
 
     let config = tls::client_config([root]).unwrap();
-    let (transport, _) = tls::connect(url.as_str(), config).await.unwrap();
+    let (transport, _) = tls::connect(url.as_str(), config, &tipt_ws())
+        .await
+        .unwrap();
     let mut client = Driver::new(Client::new(ClientConfig::new()).unwrap(), transport);
     assert_eq!(
         next(&mut client).await,
@@ -156,4 +159,12 @@ async fn handshake_sign_in_key_and_forwards_over_wss() {
         events[5],
         NodeEvent::Disconnected(Disconnect::Remote(Some(Close::new(1000, "client closing"))))
     );
+}
+
+/// The WebSocket layer bounded by Tipt's own frame limit.
+fn tipt_ws() -> WsConfig {
+    WsConfig::from_limits(&proto_core::Limits {
+        max_frame_len: tipt_proto::MAX_FRAME_LEN,
+        ..proto_core::Limits::default()
+    })
 }

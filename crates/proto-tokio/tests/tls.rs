@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use proto_core::{Payload, Transmit};
 use proto_tokio::tls::{self, CertificateDer, PrivateKeyDer, TlsError};
+use proto_tokio::ws::WsConfig;
 use proto_tokio::{Incoming, Transport};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tokio::net::TcpListener;
@@ -48,7 +49,7 @@ async fn serve_once(
     let config = tls::server_config(leaf.0, leaf.1).unwrap();
     let server = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
-        let Ok(mut transport) = tls::accept(stream, config).await else {
+        let Ok(mut transport) = tls::accept(stream, config, &WsConfig::default()).await else {
             return false;
         };
         if let Incoming::Binary(bytes) = transport.recv().await {
@@ -81,7 +82,9 @@ async fn a_trusted_certificate_connects() {
     let authority = Authority::new("trusted authority");
     let (url, server) = serve_once(authority.leaf("localhost")).await;
     let config = tls::client_config([authority.root()]).unwrap();
-    let (mut transport, _) = tls::connect(url.as_str(), config).await.unwrap();
+    let (mut transport, _) = tls::connect(url.as_str(), config, &WsConfig::default())
+        .await
+        .unwrap();
     let hello = Transmit {
         to: None,
         payload: Payload::Binary(Bytes::from_static(b"\x80")),
@@ -100,7 +103,9 @@ async fn an_untrusted_authority_is_refused() {
     let stranger = Authority::new("stranger");
     let (url, server) = serve_once(stranger.leaf("localhost")).await;
     let config = tls::client_config([authority.root()]).unwrap();
-    let error = tls::connect(url.as_str(), config).await.unwrap_err();
+    let error = tls::connect(url.as_str(), config, &WsConfig::default())
+        .await
+        .unwrap_err();
     assert_eq!(
         certificate_error(&error),
         rustls::CertificateError::UnknownIssuer
@@ -113,7 +118,9 @@ async fn a_certificate_for_another_name_is_refused() {
     let authority = Authority::new("trusted authority");
     let (url, server) = serve_once(authority.leaf("node.example")).await;
     let config = tls::client_config([authority.root()]).unwrap();
-    let error = tls::connect(url.as_str(), config).await.unwrap_err();
+    let error = tls::connect(url.as_str(), config, &WsConfig::default())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             certificate_error(&error),
@@ -128,8 +135,12 @@ async fn a_certificate_for_another_name_is_refused() {
 #[tokio::test]
 async fn plain_ws_urls_are_refused() {
     let config = tls::client_config(Vec::new()).unwrap();
-    let error = tls::connect("ws://localhost:1/ws", Arc::clone(&config))
-        .await
-        .unwrap_err();
+    let error = tls::connect(
+        "ws://localhost:1/ws",
+        Arc::clone(&config),
+        &WsConfig::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(error, TlsError::BadUrl(_)), "{error:?}");
 }

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use proto_core::{Close, Payload, Transmit};
+use proto_core::{Close, Limits, Payload, Transmit};
 use proto_tokio::tls::{self, CertificateDer, PrivateKeyDer, ServerConfig};
+use proto_tokio::ws::WsConfig;
 use proto_tokio::{Activity, Driver, Incoming, Traffic, Transport};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rmp::Marker;
@@ -613,7 +614,8 @@ async fn accept_loop(
         let (config, node_config, events) =
             (Arc::clone(&config), node_config.clone(), events.clone());
         tokio::spawn(async move {
-            let Ok(transport) = tls::accept_with(stream, config, only_ws_path).await else {
+            let Ok(transport) = tls::accept_with(stream, config, &tipt_ws(), only_ws_path).await
+            else {
                 return;
             };
             let Ok(node) = Node::new(node_config) else {
@@ -791,7 +793,7 @@ async fn well_behaved_client(
     config: Arc<tls::ClientConfig>,
     transcript: Transcript,
 ) -> Result<(), Failure> {
-    let (transport, _) = tls::connect(url, config).await?;
+    let (transport, _) = tls::connect(url, config, &tipt_ws()).await?;
     let mut driver = Driver::new(Client::new(ClientConfig::new())?, transport).with_tap(tap(
         transcript,
         "client".into(),
@@ -870,7 +872,7 @@ async fn incompatible_client(
     config: Arc<tls::ClientConfig>,
     transcript: Transcript,
 ) -> Result<(), Failure> {
-    let (transport, _) = tls::connect(url, config).await?;
+    let (transport, _) = tls::connect(url, config, &tipt_ws()).await?;
     let mut client_config = ClientConfig::new();
     client_config.version = "2.0.0".into();
     let mut driver = Driver::new(Client::new(client_config)?, transport).with_tap(tap(
@@ -910,7 +912,7 @@ async fn raw_session(
     frame: Option<Vec<u8>>,
     reason: &str,
 ) -> Result<(), Failure> {
-    let (mut transport, _) = tls::connect(url, config).await?;
+    let (mut transport, _) = tls::connect(url, config, &tipt_ws()).await?;
     let who = "raw client";
     transcript.line(who, "connected (TLS verified)");
     if let Some(frame) = frame {
@@ -945,4 +947,12 @@ async fn raw_session(
             other => return Err(format!("expected close 1008 {reason:?}…, got {other:?}").into()),
         }
     }
+}
+
+/// The WebSocket layer bounded by Tipt's own frame limit (2.1 MB), not the default.
+fn tipt_ws() -> WsConfig {
+    WsConfig::from_limits(&Limits {
+        max_frame_len: tipt_proto::MAX_FRAME_LEN,
+        ..Limits::default()
+    })
 }
