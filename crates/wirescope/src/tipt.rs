@@ -949,10 +949,13 @@ async fn raw_session(
     }
 }
 
-/// The WebSocket layer bounded by Tipt's own frame limit (2.1 MB), not the default.
+/// The WebSocket layer bounded just above Tipt's own frame limit (2.1 MB): a frame
+/// a little over the limit still reaches the node, which answers it as the spec
+/// says (1008 "400 ..."); anything larger is refused by the WebSocket layer (1009)
+/// before it is buffered.
 fn tipt_ws() -> WsConfig {
     WsConfig::from_limits(&Limits {
-        max_frame_len: tipt_proto::MAX_FRAME_LEN,
+        max_frame_len: tipt_proto::MAX_FRAME_LEN + (64 << 10),
         ..Limits::default()
     })
 }
