@@ -14,6 +14,7 @@ use criterion::Criterion;
 
 pub mod alloc_counter;
 pub mod litecord_naive;
+pub mod tachyon_corpus;
 pub mod tachyon_naive;
 
 /// The settings every benchmark runs with: short enough for the whole suite to

@@ -165,8 +165,13 @@
 //! - a member named twice in an object with named members is refused, where a
 //!   validator sees the last one.
 //!
-//! `format: uuid` is not checked, as draft-07 validators do not check it (the
-//! schema even gives it to `PrivateBattle::ip`).
+//! `format: uuid` is checked as the official validators check it (they add
+//! ajv-formats to draft-07, which does not define it): 8-4-4-4-12 hex digits in
+//! either case, optionally after `urn:uuid:`. So a `battleId` of `"not-a-uuid"`
+//! is refused with [`Problem::NotAUuid`](validate::Problem::NotAUuid). The schema
+//! gives the same format to `PrivateBattle::ip`, so an `ip` that is an address
+//! (`"10.0.0.1"`) is refused there too, by `decode` as by the official
+//! validators; the official example puts a UUID in it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Input must never be able to crash a machine; tests may unwrap.
