@@ -52,12 +52,10 @@ fn main() {
                 &|frame: &[u8]| tachyon_naive::floor_decode(frame),
             ],
         );
-        let typed_allocations = allocations_per_frame(frames, |frame| {
-            tachyon_proto::decode_slice(frame).is_ok()
-        });
-        let value_allocations = allocations_per_frame(frames, |frame| {
-            tachyon_naive::naive_decode(frame).is_some()
-        });
+        let typed_allocations =
+            allocations_per_frame(frames, |frame| tachyon_proto::decode_slice(frame).is_ok());
+        let value_allocations =
+            allocations_per_frame(frames, |frame| tachyon_naive::naive_decode(frame).is_some());
         println!(
             "| {name} ({} frames, {} KB) | {} | {} | {} | {:.2} | {:.2} | {typed_allocations:.1} / {value_allocations:.1} |",
             frames.len(),
@@ -126,10 +124,12 @@ fn main() {
                 &|frame: &[u8]| litecord_naive::floor_decode(frame),
             ],
         );
-        let typed_allocations =
-            allocations_per_frame(&frames, |frame| litecord_proto::decode(frame, &limits).is_ok());
-        let value_allocations =
-            allocations_per_frame(&frames, |frame| litecord_naive::naive_decode(frame).is_some());
+        let typed_allocations = allocations_per_frame(&frames, |frame| {
+            litecord_proto::decode(frame, &limits).is_ok()
+        });
+        let value_allocations = allocations_per_frame(&frames, |frame| {
+            litecord_naive::naive_decode(frame).is_some()
+        });
         println!(
             "| {name} | {} | {} | {} | {:.2} | {:.2} | {typed_allocations:.0} / {value_allocations:.0} |",
             per_second(typed),

@@ -899,7 +899,9 @@ fn deserialize_tagged(name: &str, tag: &str, variants: &[Variant]) -> String {
     let mut out = format!(
         "impl<'de> Deserialize<'de> for {name} {{\nfn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n"
     );
-    out.push_str("/// The variant a tag value names: reads the variant's other members.\nenum Tagged {\n");
+    out.push_str(
+        "/// The variant a tag value names: reads the variant's other members.\nenum Tagged {\n",
+    );
     for variant in variants {
         let _ = writeln!(out, "{},", variant.name);
     }
@@ -924,7 +926,11 @@ fn deserialize_tagged(name: &str, tag: &str, variants: &[Variant]) -> String {
             out,
             "Tagged::{} => {{\n{}}}\n",
             variant.name,
-            read_members(&format!("{name}::{}", variant.name), &variant.fields, Some(tag))
+            read_members(
+                &format!("{name}::{}", variant.name),
+                &variant.fields,
+                Some(tag)
+            )
         );
     }
     out.push_str("}\n}\n}\n");
@@ -939,7 +945,11 @@ fn deserialize_tagged(name: &str, tag: &str, variants: &[Variant]) -> String {
     out.push_str(&tags.join(", "));
     out.push_str("], |value| match value {\n");
     for variant in variants {
-        let _ = writeln!(out, "\"{}\" => Some(Tagged::{}),", variant.tag_value, variant.name);
+        let _ = writeln!(
+            out,
+            "\"{}\" => Some(Tagged::{}),",
+            variant.tag_value, variant.name
+        );
     }
     out.push_str("_ => None,\n})\n}\n}\ndeserializer.deserialize_map(Members)\n}\n}\n\n");
     out

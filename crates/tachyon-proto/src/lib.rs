@@ -150,6 +150,13 @@
 //! additional properties, every struct keeps the members it does not name in its
 //! `extra` map: decoding then encoding loses nothing.
 //!
+//! Each struct's decoder is generated too: it reads the members straight into
+//! its fields, matching their names as the frame spells them, and touches `extra`
+//! only for a member it does not know. Numbers are read exactly: the crate turns
+//! on serde_json's `float_roundtrip`, without which a float the encoder writes can
+//! come back one unit in the last place off. Cargo unifies features, so every
+//! crate that uses serde_json in the same build parses floats that way too.
+//!
 //! # Where the decoder and the schemas part
 //!
 //! The decoder accepts what `compiled.json` accepts (the conformance tests check
