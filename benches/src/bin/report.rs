@@ -141,8 +141,11 @@ fn main() {
     }
 }
 
+/// A decoder under test: whether it accepted the frame.
+type Decoder<'a> = &'a dyn Fn(&[u8]) -> bool;
+
 /// Frames per second of each decoder over `frames`.
-fn rates<const N: usize>(frames: &[String], decoders: [&dyn Fn(&[u8]) -> bool; N]) -> [f64; N] {
+fn rates<const N: usize>(frames: &[String], decoders: [Decoder<'_>; N]) -> [f64; N] {
     let mut passes = decoders.map(|decode| {
         move || {
             let mut accepted = 0usize;
@@ -162,10 +165,8 @@ fn rates<const N: usize>(frames: &[String], decoders: [&dyn Fn(&[u8]) -> bool; N
 }
 
 /// Items per second of each pass (each handles `items` items), sampled in turn.
-fn interleaved<const N: usize>(items: usize, passes: [&mut dyn FnMut(); N]) -> [f64; N] {
-    let mut passes = passes;
-    let mut runs: Vec<&mut dyn FnMut()> = passes.iter_mut().map(|pass| &mut **pass).collect();
-    interleaved_dyn(items, &mut runs)
+fn interleaved<const N: usize>(items: usize, mut passes: [&mut dyn FnMut(); N]) -> [f64; N] {
+    interleaved_dyn(items, &mut passes)
         .try_into()
         .unwrap_or([0.0; N])
 }
