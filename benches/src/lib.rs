@@ -16,6 +16,7 @@ pub mod alloc_counter;
 pub mod litecord_naive;
 pub mod ptpchat_naive;
 pub mod regnode_fixtures;
+pub mod tachyon_corpus;
 pub mod tachyon_naive;
 pub mod tipt_naive;
 

@@ -55,12 +55,12 @@ const REQUESTS: [&str; 6] = [
     r#"{"type":"request","messageId":"ID","commandId":"system/serverStats"}"#,
     r#"{"type":"request","messageId":"ID","commandId":"lobby/join","data":{"id":"l1"}}"#,
     r#"{"type":"request","messageId":"ID","commandId":"lobby/join","data":{"id":5}}"#,
-    r#"{"type":"request","messageId":"ID","commandId":"autohost/kill","data":{"battleId":"b"}}"#,
+    r#"{"type":"request","messageId":"ID","commandId":"autohost/kill","data":{"battleId":"75bfc493-2b9d-495d-a453-06722fdca2ea"}}"#,
     r#"{"type":"request","messageId":"ID","commandId":"no/such"}"#,
     r#"{"type":"request","messageId":"ID","commandId":"lobby/leave","data":[]}"#,
 ];
 
-const BATTLE_START: &str = r#"{"type":"request","messageId":"","commandId":"battle/start","data":{"username":"u","password":"p","ip":"127.0.0.1","port":8452,"engine":{"version":"e"},"game":{"springName":"g"},"map":{"springName":"m"}}}"#;
+const BATTLE_START: &str = r#"{"type":"request","messageId":"","commandId":"battle/start","data":{"username":"u","password":"p","ip":"75bfc493-2b9d-495d-a453-06722fdca2ea","port":8452,"engine":{"version":"e"},"game":{"springName":"g"},"map":{"springName":"m"}}}"#;
 const LOBBY_UPDATED: &str =
     r#"{"type":"event","messageId":"","commandId":"lobby/updated","data":{"id":"l1","name":"n"}}"#;
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::model::{
-    Condition, Data, Field, Format, GENERIC_REASONS, Item, Message, Model, Shape, Ty,
+    Condition, Data, Field, Format, GENERIC_REASONS, Item, Message, Model, Shape, Ty, Variant,
 };
 use crate::naming::{humanize, pascal, screaming, serde_camel};
 
@@ -121,18 +121,36 @@ impl<'m> Emitter<'m> {
         if uses("BTreeMap<") {
             out.push_str("use std::collections::BTreeMap;\n");
         }
-        if uses("fmt::") {
+        if uses("fmt::") || body.contains("impl<'de> Deserialize<'de>") {
             out.push_str("use std::fmt;\n");
         }
+        let decodes = uses("impl<'de> Deserialize<'de>");
         let mut serde = Vec::new();
-        if uses("Deserialize)") {
+        if uses("Deserialize)") || decodes {
             serde.push("Deserialize");
+        }
+        if decodes {
+            serde.push("Deserializer");
         }
         serde.push("Serialize");
         if uses("Serializer>") {
             serde.push("Serializer");
         }
+        if decodes {
+            let de_self = if uses("de::Error") { "self, " } else { "" };
+            let _ = write!(out, "\nuse serde::de::{{{de_self}MapAccess, Visitor}};");
+        }
         let _ = writeln!(out, "\nuse serde::{{{}}};\n", serde.join(", "));
+        if decodes {
+            let mut field = vec!["MemberName"];
+            if uses("member(&mut access") {
+                field.push("member");
+            }
+            if uses(": required(") {
+                field.push("required");
+            }
+            let _ = writeln!(out, "use crate::field::{{{}}};", field.join(", "));
+        }
         out.push_str("use crate::message::*;\n");
         let mut validate = Vec::new();
         if uses("&Path<'_>") {
@@ -159,14 +177,7 @@ impl<'m> Emitter<'m> {
         docs(&mut out, &item.docs, &format!("`{}`.", item.name));
         match &item.shape {
             Shape::Alias { ty, examples } => {
-                let mut notes = Vec::new();
-                if let Ty::String(rules) = ty {
-                    if let Some(format) = &rules.annotation {
-                        notes.push(format!(
-                            "The schema gives it the format `{format}`, which draft-07 validators do not check, so neither does this crate."
-                        ));
-                    }
-                }
+                let mut notes = constraint_notes(ty);
                 if !examples.is_empty() {
                     notes.push(format!("Example: `{}`.", examples.join("`, `")));
                 }
@@ -201,7 +212,7 @@ impl<'m> Emitter<'m> {
                 let default = if all_optional { ", Default" } else { "" };
                 let _ = writeln!(
                     out,
-                    "#[derive(Debug, Clone, PartialEq{default}, Serialize, Deserialize)]\n#[serde(rename_all = \"camelCase\")]"
+                    "#[derive(Debug, Clone, PartialEq{default}, Serialize)]\n#[serde(rename_all = \"camelCase\")]"
                 );
                 let _ = writeln!(out, "pub struct {} {{", item.name);
                 for field in fields {
@@ -209,12 +220,13 @@ impl<'m> Emitter<'m> {
                 }
                 out.push_str(EXTRA_FIELD);
                 out.push_str("pub extra: JsonObject,\n}\n\n");
+                out.push_str(&deserialize_struct(&item.name, fields));
                 out.push_str(&self.validate_struct(&item.name, fields, conditions, patterns)?);
             }
             Shape::Tagged { tag, variants } => {
                 let _ = writeln!(
                     out,
-                    "#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]\n#[serde(tag = \"{tag}\")]"
+                    "#[derive(Debug, Clone, PartialEq, Serialize)]\n#[serde(tag = \"{tag}\")]"
                 );
                 let _ = writeln!(out, "pub enum {} {{", item.name);
                 for variant in variants {
@@ -235,6 +247,7 @@ impl<'m> Emitter<'m> {
                     out.push_str("extra: JsonObject,\n},\n");
                 }
                 out.push_str("}\n\n");
+                out.push_str(&deserialize_tagged(&item.name, tag, variants));
                 out.push_str(&self.validate_tagged(item, patterns)?);
             }
         }
@@ -273,12 +286,8 @@ impl<'m> Emitter<'m> {
         if serde_camel(&field.rust) != field.json {
             attrs.push(format!("rename = \"{}\"", field.json));
         }
-        match (field.required, nullable) {
-            (true, false) => {}
-            (true, true) => attrs.push("deserialize_with = \"crate::field::nullable\"".into()),
-            (false, _) => attrs.push(
-                "default, deserialize_with = \"crate::field::present\", skip_serializing_if = \"Option::is_none\"".into(),
-            ),
+        if !field.required {
+            attrs.push("skip_serializing_if = \"Option::is_none\"".into());
         }
         if !attrs.is_empty() {
             let _ = writeln!(out, "#[serde({})]", attrs.join(", "));
@@ -410,6 +419,9 @@ impl<'m> Emitter<'m> {
                     }
                     Some(Format::Regex) => {
                         let _ = writeln!(out, "check::regex(&at, {value})?;");
+                    }
+                    Some(Format::Uuid) => {
+                        let _ = writeln!(out, "check::uuid(&at, {value})?;");
                     }
                     None => {}
                 }
@@ -871,6 +883,112 @@ impl<'m> Emitter<'m> {
 /// properties, so what they do not name is kept rather than dropped.
 const EXTRA_FIELD: &str = "/// Members the schema does not name, kept as they came (its objects are open).\n#[serde(flatten)]\n";
 
+/// A `Deserialize` impl that reads the struct `name` member by member, straight
+/// into its fields: no buffering, the names borrowed from the frame, `extra` built
+/// only from members the schema does not name.
+fn deserialize_struct(name: &str, fields: &[Field]) -> String {
+    format!(
+        "impl<'de> Deserialize<'de> for {name} {{\nfn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\nstruct Members;\nimpl<'de> Visitor<'de> for Members {{\ntype Value = {name};\nfn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\nf.write_str(\"struct {name}\")\n}}\nfn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<{name}, A::Error> {{\n{}}}\n}}\ndeserializer.deserialize_map(Members)\n}}\n}}\n\n",
+        read_members(name, fields, None)
+    )
+}
+
+/// A `Deserialize` impl for a tagged enum: the tag picks the variant, whose
+/// members are then read like a struct's (see `field::tagged`).
+fn deserialize_tagged(name: &str, tag: &str, variants: &[Variant]) -> String {
+    let mut out = format!(
+        "impl<'de> Deserialize<'de> for {name} {{\nfn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n"
+    );
+    out.push_str(
+        "/// The variant a tag value names: reads the variant's other members.\nenum Tagged {\n",
+    );
+    for variant in variants {
+        let _ = writeln!(out, "{},", variant.name);
+    }
+    out.push_str("}\n");
+    let _ = write!(
+        out,
+        "impl<'de> Visitor<'de> for Tagged {{\ntype Value = {name};\nfn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\nf.write_str(match self {{\n"
+    );
+    for variant in variants {
+        let _ = writeln!(
+            out,
+            "Tagged::{0} => \"struct variant {name}::{0}\",",
+            variant.name
+        );
+    }
+    let _ = write!(
+        out,
+        "}})\n}}\nfn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<{name}, A::Error> {{\nmatch self {{\n"
+    );
+    for variant in variants {
+        let _ = write!(
+            out,
+            "Tagged::{} => {{\n{}}}\n",
+            variant.name,
+            read_members(
+                &format!("{name}::{}", variant.name),
+                &variant.fields,
+                Some(tag)
+            )
+        );
+    }
+    out.push_str("}\n}\n}\n");
+    let _ = write!(
+        out,
+        "struct Members;\nimpl<'de> Visitor<'de> for Members {{\ntype Value = {name};\nfn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\nf.write_str(\"internally tagged enum {name}\")\n}}\nfn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<{name}, A::Error> {{\ncrate::field::tagged(access, \"{tag}\", &[",
+    );
+    let tags: Vec<String> = variants
+        .iter()
+        .map(|v| format!("\"{}\"", v.tag_value))
+        .collect();
+    out.push_str(&tags.join(", "));
+    out.push_str("], |value| match value {\n");
+    for variant in variants {
+        let _ = writeln!(
+            out,
+            "\"{}\" => Some(Tagged::{}),",
+            variant.tag_value, variant.name
+        );
+    }
+    out.push_str("_ => None,\n})\n}\n}\ndeserializer.deserialize_map(Members)\n}\n}\n\n");
+    out
+}
+
+/// The body of a `visit_map` that reads `fields` (and `extra`) from `access` and
+/// builds `path { .. }`; `tag`, already read, may not come again.
+fn read_members(path: &str, fields: &[Field], tag: Option<&str>) -> String {
+    let mut out = String::new();
+    for field in fields {
+        let _ = writeln!(out, "let mut {} = None;", field.rust);
+    }
+    out.push_str("let mut extra = JsonObject::new();\nwhile let Some(member_name) = access.next_key::<MemberName<'de>>()? {\nmatch member_name.as_str() {\n");
+    for field in fields {
+        let _ = writeln!(
+            out,
+            "\"{0}\" => member(&mut access, &mut {1}, \"{0}\")?,",
+            field.json, field.rust
+        );
+    }
+    if let Some(tag) = tag {
+        let _ = writeln!(
+            out,
+            "\"{tag}\" => return Err(de::Error::duplicate_field(\"{tag}\")),"
+        );
+    }
+    out.push_str("_ => crate::field::extra(&mut access, &mut extra, member_name)?,\n}\n}\n");
+    let _ = writeln!(out, "Ok({path} {{");
+    for field in fields {
+        if field.required {
+            let _ = writeln!(out, "{0}: required({0}, \"{1}\")?,", field.rust, field.json);
+        } else {
+            let _ = writeln!(out, "{},", field.rust);
+        }
+    }
+    out.push_str("extra,\n})\n");
+    out
+}
+
 fn validate_impl(name: &str, body: &str) -> String {
     if body.is_empty() {
         return format!("impl Validate for {name} {{}}\n\n");
@@ -1032,6 +1150,9 @@ fn constraint_notes(ty: &Ty) -> Vec<String> {
                 Some(Format::IpAddress) => notes.push("An IPv4 or IPv6 address.".into()),
                 Some(Format::Regex) => notes.push(
                     "A regular expression; checked for structure (balanced groups and classes, quantifiers with something to repeat), not compiled.".into(),
+                ),
+                Some(Format::Uuid) => notes.push(
+                    "A UUID (`format: uuid`): 32 hex digits in groups of 8-4-4-4-12, either case, optionally after `urn:uuid:`, as the official validators check it.".into(),
                 ),
                 None => {}
             }

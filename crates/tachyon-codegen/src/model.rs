@@ -41,10 +41,8 @@ pub struct StringRules {
     pub max_length: Option<u64>,
     /// `pattern`, parsed.
     pub pattern: Option<Pattern>,
-    /// A `format` that draft-07 validators assert.
+    /// A `format` the official validators assert.
     pub format: Option<Format>,
-    /// A `format` that draft-07 does not assert (`uuid`): documented, not checked.
-    pub annotation: Option<String>,
 }
 
 /// A `pattern` of the shape `^[class]{min,max}$`.
@@ -67,6 +65,8 @@ pub enum Format {
     IpAddress,
     /// `regex`
     Regex,
+    /// `uuid`, as the official validators (ajv-formats) check it.
+    Uuid,
 }
 
 /// Integer bounds.
@@ -1127,8 +1127,9 @@ fn string_rules(schema: &Json, at: &str) -> Result<StringRules, String> {
         None => {}
         Some("regex") => rules.format = Some(Format::Regex),
         Some("ipv4" | "ipv6") => return Err(format!("{at}: a lone ip format")),
-        // Draft-07 does not define `uuid`: validators treat it as an annotation.
-        Some("uuid") => rules.annotation = Some("uuid".into()),
+        // Draft-07 does not define `uuid`, but the official validators add it
+        // (ajv-formats) and refuse strings that are not UUIDs.
+        Some("uuid") => rules.format = Some(Format::Uuid),
         Some(other) => return Err(format!("{at}: unsupported format {other}")),
     }
     Ok(rules)

@@ -353,6 +353,9 @@ fn strategy(ty: &Ty) -> String {
             match rules.format {
                 Some(Format::IpAddress) => return "ip_address()".into(),
                 Some(Format::Regex) => return "regex_source()".into(),
+                Some(Format::Uuid) => {
+                    return "pattern(\"(urn:uuid:)?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\")".into();
+                }
                 None => {}
             }
             match (rules.min_length, rules.max_length) {

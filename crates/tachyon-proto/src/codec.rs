@@ -122,7 +122,12 @@ pub fn decode_slice(frame: &[u8]) -> Result<Command, DecodeError> {
 /// without allocating), so the parser never recurses into hostile nesting.
 pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Command, DecodeError> {
     check_limits(frame, limits)?;
-    decode_from(serde_json::de::SliceRead::new(frame))
+    // One UTF-8 check of the whole frame is much cheaper than serde_json's check
+    // of each string; a frame that fails it is parsed as bytes for the exact error.
+    match std::str::from_utf8(frame) {
+        Ok(text) => decode_from(serde_json::de::StrRead::new(text)),
+        Err(_) => decode_from(serde_json::de::SliceRead::new(frame)),
+    }
 }
 
 fn check_limits(frame: &[u8], limits: &Limits) -> Result<(), DecodeError> {
@@ -139,20 +144,28 @@ fn check_limits(frame: &[u8], limits: &Limits) -> Result<(), DecodeError> {
 /// The one pass over the frame.
 fn decode_from<'de, R: serde_json::de::Read<'de>>(read: R) -> Result<Command, DecodeError> {
     let mut precise = None;
+    // The command is built in this slot and stays there: a `Command` is large,
+    // and handing it back through serde's `Result`s would copy it at every level.
+    let mut command = None;
     let mut deserializer = serde_json::Deserializer::new(read);
-    let decoded = EnvelopeVisitor {
+    let parsed = EnvelopeVisitor {
         error: &mut precise,
+        command: &mut command,
     }
     .deserialize(&mut deserializer)
-    .and_then(|command| deserializer.end().map(|()| command));
-    decoded.map_err(|error| match error.classify() {
-        serde_json::error::Category::Data => precise
-            .take()
-            .unwrap_or_else(|| DecodeError::NotJson(error.to_string())),
-        // A syntax error inside `data` is still a syntax error, whatever was
-        // being decoded when it struck.
-        _ => DecodeError::NotJson(error.to_string()),
-    })
+    .and_then(|()| deserializer.end());
+    match parsed {
+        // `finish` fills the slot whenever the envelope is complete.
+        Ok(()) => command.ok_or(DecodeError::MissingField("data")),
+        Err(error) => Err(match error.classify() {
+            serde_json::error::Category::Data => precise
+                .take()
+                .unwrap_or_else(|| DecodeError::NotJson(error.to_string())),
+            // A syntax error inside `data` is still a syntax error, whatever was
+            // being decoded when it struck.
+            _ => DecodeError::NotJson(error.to_string()),
+        }),
+    }
 }
 
 /// Writes `command` as JSON text.
@@ -461,12 +474,12 @@ impl<'de> DeserializeSeed<'de> for DataSeed {
 }
 
 /// What became of `data` while the envelope was read.
-#[allow(clippy::large_enum_variant)] // lives on the stack for one decode; boxing would allocate
 enum DataSlot<'de> {
     /// Not seen (yet).
     Absent,
-    /// Read into its type: the command, still without its `messageId`.
-    Decoded(Command),
+    /// Read into its type: the command, still without its `messageId`, is in
+    /// the visitor's slot.
+    Decoded,
     /// Seen before the envelope said what it is.
     Deferred(&'de RawValue),
 }
@@ -486,6 +499,8 @@ struct Envelope<'de> {
 struct EnvelopeVisitor<'e> {
     /// Where the precise error goes; serde only carries an opaque one.
     error: &'e mut Option<DecodeError>,
+    /// Where the command goes.
+    command: &'e mut Option<Command>,
 }
 
 impl EnvelopeVisitor<'_> {
@@ -497,21 +512,21 @@ impl EnvelopeVisitor<'_> {
 }
 
 impl<'de> DeserializeSeed<'de> for EnvelopeVisitor<'_> {
-    type Value = Command;
+    type Value = ();
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Command, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
-    type Value = Command;
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a command object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Command, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let mut envelope = Envelope {
             kind: None,
             message_id: None,
@@ -577,43 +592,43 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
         self.finish(envelope).map_err(|e| self.fail(e))
     }
 
-    fn visit_bool<E: de::Error>(mut self, _: bool) -> Result<Command, E> {
+    fn visit_bool<E: de::Error>(mut self, _: bool) -> Result<(), E> {
         Err(self.fail(DecodeError::NotObject {
             found: JsonKind::Bool,
         }))
     }
 
-    fn visit_u64<E: de::Error>(mut self, _: u64) -> Result<Command, E> {
+    fn visit_u64<E: de::Error>(mut self, _: u64) -> Result<(), E> {
         Err(self.fail(DecodeError::NotObject {
             found: JsonKind::UnsignedInteger,
         }))
     }
 
-    fn visit_i64<E: de::Error>(mut self, _: i64) -> Result<Command, E> {
+    fn visit_i64<E: de::Error>(mut self, _: i64) -> Result<(), E> {
         Err(self.fail(DecodeError::NotObject {
             found: JsonKind::NegativeInteger,
         }))
     }
 
-    fn visit_f64<E: de::Error>(mut self, _: f64) -> Result<Command, E> {
+    fn visit_f64<E: de::Error>(mut self, _: f64) -> Result<(), E> {
         Err(self.fail(DecodeError::NotObject {
             found: JsonKind::Float,
         }))
     }
 
-    fn visit_str<E: de::Error>(mut self, _: &str) -> Result<Command, E> {
+    fn visit_str<E: de::Error>(mut self, _: &str) -> Result<(), E> {
         Err(self.fail(DecodeError::NotObject {
             found: JsonKind::String,
         }))
     }
 
-    fn visit_unit<E: de::Error>(mut self) -> Result<Command, E> {
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
         Err(self.fail(DecodeError::NotObject {
             found: JsonKind::Null,
         }))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(mut self, _: A) -> Result<Command, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, _: A) -> Result<(), A::Error> {
         Err(self.fail(DecodeError::NotObject {
             found: JsonKind::Array,
         }))
@@ -653,15 +668,16 @@ impl<'de> EnvelopeVisitor<'_> {
                 _ => return Ok(DataSlot::Deferred(map.next_value()?)),
             }
         }
-        let decoded = map
-            .next_value_seed(DataSeed { command, kind })
-            .inspect_err(|error| {
-                *self.error = Some(DecodeError::InvalidData {
-                    command,
-                    kind,
-                    detail: error.to_string(),
-                });
-            })?;
+        let decoded = self.command.insert(
+            map.next_value_seed(DataSeed { command, kind })
+                .inspect_err(|error| {
+                    *self.error = Some(DecodeError::InvalidData {
+                        command,
+                        kind,
+                        detail: error.to_string(),
+                    });
+                })?,
+        );
         if let Err(violation) = decoded.validate() {
             return Err(self.fail(DecodeError::InvalidData {
                 command,
@@ -669,11 +685,11 @@ impl<'de> EnvelopeVisitor<'_> {
                 detail: violation.to_string(),
             }));
         }
-        Ok(DataSlot::Decoded(decoded))
+        Ok(DataSlot::Decoded)
     }
 
-    /// Builds the command once every member has been read.
-    fn finish(&mut self, envelope: Envelope<'de>) -> Result<Command, DecodeError> {
+    /// Completes the command in the slot once every member has been read.
+    fn finish(&mut self, envelope: Envelope<'de>) -> Result<(), DecodeError> {
         let kind = envelope.kind.ok_or(DecodeError::MissingField("type"))?;
         let message_id = envelope
             .message_id
@@ -699,7 +715,10 @@ impl<'de> EnvelopeVisitor<'_> {
                         Some(details) => Some(details.string("details")?.into_owned()),
                     };
                     return match failed_with(command, message_id, &reason, details) {
-                        Some(Ok(failed)) => Ok(failed),
+                        Some(Ok(failed)) => {
+                            *self.command = Some(failed);
+                            Ok(())
+                        }
                         Some(Err(())) => Err(DecodeError::UnknownReason {
                             command,
                             reason: reason.into_owned(),
@@ -710,14 +729,18 @@ impl<'de> EnvelopeVisitor<'_> {
                 _ => return Err(DecodeError::InvalidStatus(status.into_owned())),
             }
         }
-        let mut decoded = match envelope.data {
-            DataSlot::Decoded(decoded) => decoded,
-            DataSlot::Deferred(raw) => decode_deferred(raw, command, kind)?,
-            DataSlot::Absent => without_data(command, kind, String::new())
-                .ok_or(DecodeError::MissingField("data"))?,
+        let decoded = match (envelope.data, self.command.as_mut()) {
+            (DataSlot::Decoded, Some(decoded)) => decoded,
+            (DataSlot::Deferred(raw), _) => {
+                self.command.insert(decode_deferred(raw, command, kind)?)
+            }
+            _ => self.command.insert(
+                without_data(command, kind, String::new())
+                    .ok_or(DecodeError::MissingField("data"))?,
+            ),
         };
         *decoded.message_id_mut() = message_id;
-        Ok(decoded)
+        Ok(())
     }
 }
 
@@ -920,11 +943,19 @@ mod tests {
                 },
             ),
             (
-                r#"{"type":"request","messageId":"m","commandId":"autohost/sendMessage","data":{"battleId":"b","message":"一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十"}}"#,
+                r#"{"type":"request","messageId":"m","commandId":"autohost/sendMessage","data":{"battleId":"75bfc493-2b9d-495d-a453-06722fdca2ea","message":"一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十"}}"#,
                 InvalidData {
                     command: CommandId::AutohostSendMessage,
                     kind: MessageKind::Request,
                     detail: "data.message: 130 characters, more than the maximum 127".into(),
+                },
+            ),
+            (
+                r#"{"type":"request","messageId":"m","commandId":"autohost/kill","data":{"battleId":"not-a-uuid"}}"#,
+                InvalidData {
+                    command: CommandId::AutohostKill,
+                    kind: MessageKind::Request,
+                    detail: "data.battleId: not a UUID".into(),
                 },
             ),
             (&long, Limit(LimitError::FrameTooLarge { len: long.len(), max: 1 << 20 })),
@@ -933,6 +964,18 @@ mod tests {
         for (frame, expected) in table {
             assert_eq!(decode(frame), Err(expected), "{frame:.120}");
         }
+    }
+
+    #[test]
+    fn numbers_are_read_exactly() {
+        // The shortest text of an f64 the schema allows here, as the encoder writes
+        // it. serde_json's default float parser reads it one unit in the last place
+        // off, so it would not come back: this is why the crate turns on
+        // serde_json's `float_roundtrip`.
+        let frame = r#"{"type":"request","messageId":"m","commandId":"lobby/create","data":{"name":"n","mapName":"m","allyTeamConfig":[{"maxTeams":1,"startBox":{"top":9.136353238902674e-45,"bottom":0.5,"left":0.25,"right":0.75},"teams":[{"maxPlayers":1}]}]}}"#;
+        let command = decode(frame).unwrap();
+        assert_eq!(encode(&command), frame);
+        assert_eq!(decode(&encode(&command)), Ok(command));
     }
 
     #[test]

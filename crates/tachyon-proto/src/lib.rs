@@ -150,6 +150,13 @@
 //! additional properties, every struct keeps the members it does not name in its
 //! `extra` map: decoding then encoding loses nothing.
 //!
+//! Each struct's decoder is generated too: it reads the members straight into
+//! its fields, matching their names as the frame spells them, and touches `extra`
+//! only for a member it does not know. Numbers are read exactly: the crate turns
+//! on serde_json's `float_roundtrip`, without which a float the encoder writes can
+//! come back one unit in the last place off. Cargo unifies features, so every
+//! crate that uses serde_json in the same build parses floats that way too.
+//!
 //! # Where the decoder and the schemas part
 //!
 //! The decoder accepts what `compiled.json` accepts (the conformance tests check
@@ -165,8 +172,13 @@
 //! - a member named twice in an object with named members is refused, where a
 //!   validator sees the last one.
 //!
-//! `format: uuid` is not checked, as draft-07 validators do not check it (the
-//! schema even gives it to `PrivateBattle::ip`).
+//! `format: uuid` is checked as the official validators check it (they add
+//! ajv-formats to draft-07, which does not define it): 8-4-4-4-12 hex digits in
+//! either case, optionally after `urn:uuid:`. So a `battleId` of `"not-a-uuid"`
+//! is refused with [`Problem::NotAUuid`](validate::Problem::NotAUuid). The schema
+//! gives the same format to `PrivateBattle::ip`, so an `ip` that is an address
+//! (`"10.0.0.1"`) is refused there too, by `decode` as by the official
+//! validators; the official example puts a UUID in it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Input must never be able to crash a machine; tests may unwrap.

@@ -168,6 +168,9 @@ pub enum Problem {
     /// A string that is not a regular expression.
     #[error("not a regular expression")]
     NotARegex,
+    /// A string that is not a UUID (`format: uuid`).
+    #[error("not a UUID")]
+    NotAUuid,
     /// A field the schema requires only when another field has a given value.
     #[error("{field} is required when {when}")]
     MissingConditional {
@@ -372,6 +375,15 @@ pub(crate) mod check {
         Err(ValidationError::at(at, Problem::NotARegex))
     }
 
+    /// `format: uuid` as the official validators check it (ajv-formats): 8-4-4-4-12
+    /// hex digits in either case, optionally after `urn:uuid:` (in either case).
+    pub(crate) fn uuid(at: &Path<'_>, text: &str) -> Result<(), ValidationError> {
+        if super::is_uuid(text) {
+            return Ok(());
+        }
+        Err(ValidationError::at(at, Problem::NotAUuid))
+    }
+
     pub(crate) fn required_when(
         at: &Path<'_>,
         present: bool,
@@ -395,6 +407,24 @@ pub(crate) mod check {
 /// This is the part of ECMAScript regex syntax that a typo breaks; it accepts some
 /// patterns a full ECMAScript parser would refuse (an unknown group flag, a bad
 /// named group), which only matters for `luamsgRegexp` and is documented there.
+/// Whether `text` is a UUID in the text form ajv-formats accepts; a byte matcher,
+/// equivalent to `/^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i`.
+fn is_uuid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let bytes = match bytes.split_at_checked(9) {
+        Some((prefix, rest)) if prefix.eq_ignore_ascii_case(b"urn:uuid:") => rest,
+        _ => bytes,
+    };
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(index, &byte)| {
+            if matches!(index, 8 | 13 | 18 | 23) {
+                byte == b'-'
+            } else {
+                byte.is_ascii_hexdigit()
+            }
+        })
+}
+
 fn regex_syntax_ok(pattern: &str) -> bool {
     let mut chars = pattern.chars().peekable();
     let mut depth = 0usize;
@@ -585,6 +615,40 @@ mod tests {
         for bad in ["", "1.2.3", "01.2.3.4", "256.0.0.1", "localhost", "::g"] {
             assert!(check::ip_address(&at, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn uuids_as_the_official_validators_read_them() {
+        for good in [
+            "75bfc493-2b9d-495d-a453-06722fdca2ea",
+            "75BFC493-2B9D-495D-A453-06722FDCA2EA",
+            "urn:uuid:75bfc493-2b9d-495d-a453-06722fdca2ea",
+            "URN:UUID:75bfc493-2b9d-495d-a453-06722fdca2ea",
+            "00000000-0000-0000-0000-000000000000",
+        ] {
+            assert!(is_uuid(good), "{good}");
+        }
+        for bad in [
+            "not-a-uuid",
+            "",
+            "75bfc4932b9d495da45306722fdca2ea",
+            "{75bfc493-2b9d-495d-a453-06722fdca2ea}",
+            "75bfc493-2b9d-495d-a453-06722fdca2e",
+            "75bfc493-2b9d-495d-a453-06722fdca2eaa",
+            "75bfc493-2b9d-495d-a453-06722fdca2ea\n",
+            "75bfc493-2b9d-495d-a453_06722fdca2ea",
+            "75bfc493-2b9d-495d-a453-06722fdca2eg",
+            "urn:uuid:",
+            "uuid:75bfc493-2b9d-495d-a453-06722fdca2ea",
+            "192.168.0.1",
+        ] {
+            assert!(!is_uuid(bad), "{bad}");
+        }
+        assert_eq!(
+            check::uuid(&Path::Root("data").field("battleId"), "not-a-uuid")
+                .map_err(|e| e.to_string()),
+            Err("data.battleId: not a UUID".to_owned())
+        );
     }
 
     #[test]

@@ -279,7 +279,7 @@ fn the_server_refuses_a_command_the_role_may_not_send() {
     let t0 = Instant::now();
     let mut server = user_server(t0);
     // autohost/kill goes from the server to an autohost, never from a user.
-    let frame = r#"{"type":"request","messageId":"m1","commandId":"autohost/kill","data":{"battleId":"b1"}}"#;
+    let frame = r#"{"type":"request","messageId":"m1","commandId":"autohost/kill","data":{"battleId":"75bfc493-2b9d-495d-a453-06722fdca2ea"}}"#;
     assert!(decode(frame).is_ok(), "valid, only not allowed");
     assert_eq!(
         server.handle_input(t0, Input::text(frame)),
@@ -614,7 +614,7 @@ fn an_autohost_serves_the_servers_requests() {
     config.seed = 3;
     let mut autohost = open(Connection::new(config), t0);
     let kill = command(
-        r#"{"type":"request","messageId":"","commandId":"autohost/kill","data":{"battleId":"b1"}}"#,
+        r#"{"type":"request","messageId":"","commandId":"autohost/kill","data":{"battleId":"75bfc493-2b9d-495d-a453-06722fdca2ea"}}"#,
     );
     let id = server.send_request(t0, kill).unwrap();
     let frame = sent_frame(&mut server);

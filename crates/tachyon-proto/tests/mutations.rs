@@ -39,7 +39,7 @@ impl Validators {
             let mut schema = branch.clone();
             schema["definitions"] = compiled["definitions"].clone();
             schema["$schema"] = compiled["$schema"].clone();
-            by_message.insert(key, jsonschema::validator_for(&schema).unwrap());
+            by_message.insert(key, support::validator(&schema));
         }
         Validators {
             any: support::compiled_validator(shared),

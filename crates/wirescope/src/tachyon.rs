@@ -186,7 +186,7 @@ async fn demo_inner() -> Result<(), Failed> {
     let kill = AutohostKillRequest {
         message_id: String::new(),
         data: AutohostKillRequestData {
-            battle_id: "b1".into(),
+            battle_id: "75bfc493-2b9d-495d-a453-06722fdca2ea".into(),
             extra: JsonObject::new(),
         },
     };
@@ -199,7 +199,7 @@ async fn demo_inner() -> Result<(), Failed> {
         transcript,
         &[
             (
-                r#"{"type":"request","messageId":"r1","commandId":"autohost/kill","data":{"battleId":"b1"}}"#,
+                r#"{"type":"request","messageId":"r1","commandId":"autohost/kill","data":{"battleId":"75bfc493-2b9d-495d-a453-06722fdca2ea"}}"#,
                 Some("unauthorized"),
             ),
             (

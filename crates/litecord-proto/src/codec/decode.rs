@@ -98,11 +98,24 @@ pub enum DecodeError {
 /// ```
 pub fn decode<'a>(frame: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
     limits.check_frame_len(frame.len())?;
+    // One UTF-8 check of the whole frame is much cheaper than serde_json's check
+    // of each string; a frame that fails it is parsed as bytes for the exact error.
+    match std::str::from_utf8(frame) {
+        Ok(text) => decode_from(serde_json::de::StrRead::new(text), limits),
+        Err(_) => decode_from(serde_json::de::SliceRead::new(frame), limits),
+    }
+}
+
+/// The one pass over the frame.
+fn decode_from<'a, R: serde_json::de::Read<'a>>(
+    read: R,
+    limits: &Limits,
+) -> Result<Message<'a>, DecodeError> {
     let mut failure = None;
     // Filled in place by the visitor: returning it through serde's `Result`s would
     // copy it several times.
     let mut fields = Fields::default();
-    let mut deserializer = serde_json::Deserializer::from_slice(frame);
+    let mut deserializer = serde_json::Deserializer::new(read);
     let parsed = FrameVisitor {
         levels: limits.max_depth,
         fields: &mut fields,
@@ -396,10 +409,17 @@ fn read_raw<'de, A: MapAccess<'de>>(
     failure: &mut Option<DecodeError>,
 ) -> Result<&'de RawValue, A::Error> {
     let raw: &'de RawValue = map.next_value()?;
-    if json_depth_exceeds(raw.get().as_bytes(), levels) {
+    if may_exceed(raw, levels) && json_depth_exceeds(raw.get().as_bytes(), levels) {
         return Err(too_deep(failure, max));
     }
     Ok(raw)
+}
+
+/// Whether `raw` is long enough to nest deeper than `levels`: a JSON value closes
+/// every bracket it opens, so it nests at most half its length. Most values are
+/// cleared by this without a scan.
+fn may_exceed(raw: &RawValue, levels: usize) -> bool {
+    raw.get().len() / 2 > levels
 }
 
 /// Reads a known field's value.
@@ -516,7 +536,7 @@ impl<'de> Visitor<'de> for FieldSeed<'_> {
         // Only the argument list is kept; an array anywhere else is read past.
         let mut items = Vec::new();
         while let Some(raw) = seq.next_element::<&'de RawValue>()? {
-            if json_depth_exceeds(raw.get().as_bytes(), inner) {
+            if may_exceed(raw, inner) && json_depth_exceeds(raw.get().as_bytes(), inner) {
                 return Err(too_deep(self.failure, self.max));
             }
             if self.collect_array {

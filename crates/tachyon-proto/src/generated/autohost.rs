@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::{Path, Pattern, Validate, ValidationError, check};
 
@@ -784,7 +786,7 @@ impl Serialize for AutohostUpdateEvent {
 }
 
 /// The data of the `autohost/addPlayer` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostAddPlayerRequestData {
     /// The battle id.
@@ -800,10 +802,58 @@ pub struct AutohostAddPlayerRequestData {
     pub extra: JsonObject,
 }
 
-impl Validate for AutohostAddPlayerRequestData {}
+impl<'de> Deserialize<'de> for AutohostAddPlayerRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostAddPlayerRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostAddPlayerRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostAddPlayerRequestData, A::Error> {
+                let mut battle_id = None;
+                let mut user_id = None;
+                let mut name = None;
+                let mut password = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "password" => member(&mut access, &mut password, "password")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostAddPlayerRequestData {
+                    battle_id: required(battle_id, "battleId")?,
+                    user_id: required(user_id, "userId")?,
+                    name: required(name, "name")?,
+                    password: required(password, "password")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl Validate for AutohostAddPlayerRequestData {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
+        Ok(())
+    }
+}
 
 /// The data of the `autohost/installEngine` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostInstallEngineRequestData {
     /// Version of the engine to install.
@@ -813,10 +863,40 @@ pub struct AutohostInstallEngineRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for AutohostInstallEngineRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostInstallEngineRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostInstallEngineRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostInstallEngineRequestData, A::Error> {
+                let mut version = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "version" => member(&mut access, &mut version, "version")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostInstallEngineRequestData {
+                    version: required(version, "version")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for AutohostInstallEngineRequestData {}
 
 /// The data of the `autohost/kickPlayer` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostKickPlayerRequestData {
     /// The battle id.
@@ -828,10 +908,52 @@ pub struct AutohostKickPlayerRequestData {
     pub extra: JsonObject,
 }
 
-impl Validate for AutohostKickPlayerRequestData {}
+impl<'de> Deserialize<'de> for AutohostKickPlayerRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostKickPlayerRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostKickPlayerRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostKickPlayerRequestData, A::Error> {
+                let mut battle_id = None;
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostKickPlayerRequestData {
+                    battle_id: required(battle_id, "battleId")?,
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl Validate for AutohostKickPlayerRequestData {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
+        Ok(())
+    }
+}
 
 /// The data of the `autohost/kill` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostKillRequestData {
     /// The battle id.
@@ -841,10 +963,49 @@ pub struct AutohostKillRequestData {
     pub extra: JsonObject,
 }
 
-impl Validate for AutohostKillRequestData {}
+impl<'de> Deserialize<'de> for AutohostKillRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostKillRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostKillRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostKillRequestData, A::Error> {
+                let mut battle_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostKillRequestData {
+                    battle_id: required(battle_id, "battleId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl Validate for AutohostKillRequestData {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
+        Ok(())
+    }
+}
 
 /// The data of the `autohost/mutePlayer` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostMutePlayerRequestData {
     /// The battle id.
@@ -860,10 +1021,58 @@ pub struct AutohostMutePlayerRequestData {
     pub extra: JsonObject,
 }
 
-impl Validate for AutohostMutePlayerRequestData {}
+impl<'de> Deserialize<'de> for AutohostMutePlayerRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostMutePlayerRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostMutePlayerRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostMutePlayerRequestData, A::Error> {
+                let mut battle_id = None;
+                let mut user_id = None;
+                let mut chat = None;
+                let mut draw = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "chat" => member(&mut access, &mut chat, "chat")?,
+                        "draw" => member(&mut access, &mut draw, "draw")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostMutePlayerRequestData {
+                    battle_id: required(battle_id, "battleId")?,
+                    user_id: required(user_id, "userId")?,
+                    chat: required(chat, "chat")?,
+                    draw: required(draw, "draw")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl Validate for AutohostMutePlayerRequestData {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
+        Ok(())
+    }
+}
 
 /// The data of the `autohost/sendCommand` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSendCommandRequestData {
     /// The battle id.
@@ -871,21 +1080,62 @@ pub struct AutohostSendCommandRequestData {
     /// The command.
     pub command: String,
     /// The arguments.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Vec<String>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
-impl Validate for AutohostSendCommandRequestData {}
+impl<'de> Deserialize<'de> for AutohostSendCommandRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostSendCommandRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostSendCommandRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostSendCommandRequestData, A::Error> {
+                let mut battle_id = None;
+                let mut command = None;
+                let mut arguments = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        "command" => member(&mut access, &mut command, "command")?,
+                        "arguments" => member(&mut access, &mut arguments, "arguments")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostSendCommandRequestData {
+                    battle_id: required(battle_id, "battleId")?,
+                    command: required(command, "command")?,
+                    arguments,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl Validate for AutohostSendCommandRequestData {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
+        Ok(())
+    }
+}
 
 /// The data of the `autohost/sendMessage` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSendMessageRequestData {
     /// The battle id.
@@ -899,8 +1149,46 @@ pub struct AutohostSendMessageRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for AutohostSendMessageRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostSendMessageRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostSendMessageRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostSendMessageRequestData, A::Error> {
+                let mut battle_id = None;
+                let mut message = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        "message" => member(&mut access, &mut message, "message")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostSendMessageRequestData {
+                    battle_id: required(battle_id, "battleId")?,
+                    message: required(message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for AutohostSendMessageRequestData {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
         {
             let at = at.field("message");
             let value = &self.message;
@@ -911,7 +1199,7 @@ impl Validate for AutohostSendMessageRequestData {
 }
 
 /// The data of the `autohost/specPlayers` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSpecPlayersRequestData {
     /// The battle id.
@@ -923,10 +1211,52 @@ pub struct AutohostSpecPlayersRequestData {
     pub extra: JsonObject,
 }
 
-impl Validate for AutohostSpecPlayersRequestData {}
+impl<'de> Deserialize<'de> for AutohostSpecPlayersRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostSpecPlayersRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostSpecPlayersRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostSpecPlayersRequestData, A::Error> {
+                let mut battle_id = None;
+                let mut user_ids = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        "userIds" => member(&mut access, &mut user_ids, "userIds")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostSpecPlayersRequestData {
+                    battle_id: required(battle_id, "battleId")?,
+                    user_ids: required(user_ids, "userIds")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl Validate for AutohostSpecPlayersRequestData {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
+        Ok(())
+    }
+}
 
 /// The data of the `autohost/start` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostStartRequestData {
     /// The battle id.
@@ -942,27 +1272,15 @@ pub struct AutohostStartRequestData {
     /// The game archive hash.
     ///
     /// Matches `^[a-fA-F0-9]{128}$`.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub game_archive_hash: Option<String>,
     /// The map archive hash.
     ///
     /// Matches `^[a-fA-F0-9]{128}$`.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub map_archive_hash: Option<String>,
     /// The start delay.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_delay: Option<i64>,
     /// The start pos type.
     pub start_pos_type: StartPosType,
@@ -971,49 +1289,109 @@ pub struct AutohostStartRequestData {
     /// At least 1 item.
     pub ally_teams: Vec<AllyTeam>,
     /// The spectators.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spectators: Option<Vec<Player>>,
     /// The map options.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub map_options: Option<BTreeMap<String, String>>,
     /// The game options.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub game_options: Option<BTreeMap<String, String>>,
     /// Mapping from unitDefId to the maximum number of units of that type that can be built.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<BTreeMap<String, u64>>,
     /// When set, battle will generate updates for luamsgs matching this regexp. No updates will be generated if this is not set.
     ///
     /// A regular expression; checked for structure (balanced groups and classes, quantifiers with something to repeat), not compiled.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub luamsg_regexp: Option<String>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for AutohostStartRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostStartRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostStartRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostStartRequestData, A::Error> {
+                let mut battle_id = None;
+                let mut engine_version = None;
+                let mut game_name = None;
+                let mut map_name = None;
+                let mut game_archive_hash = None;
+                let mut map_archive_hash = None;
+                let mut start_delay = None;
+                let mut start_pos_type = None;
+                let mut ally_teams = None;
+                let mut spectators = None;
+                let mut map_options = None;
+                let mut game_options = None;
+                let mut restrictions = None;
+                let mut luamsg_regexp = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        "engineVersion" => {
+                            member(&mut access, &mut engine_version, "engineVersion")?
+                        }
+                        "gameName" => member(&mut access, &mut game_name, "gameName")?,
+                        "mapName" => member(&mut access, &mut map_name, "mapName")?,
+                        "gameArchiveHash" => {
+                            member(&mut access, &mut game_archive_hash, "gameArchiveHash")?
+                        }
+                        "mapArchiveHash" => {
+                            member(&mut access, &mut map_archive_hash, "mapArchiveHash")?
+                        }
+                        "startDelay" => member(&mut access, &mut start_delay, "startDelay")?,
+                        "startPosType" => member(&mut access, &mut start_pos_type, "startPosType")?,
+                        "allyTeams" => member(&mut access, &mut ally_teams, "allyTeams")?,
+                        "spectators" => member(&mut access, &mut spectators, "spectators")?,
+                        "mapOptions" => member(&mut access, &mut map_options, "mapOptions")?,
+                        "gameOptions" => member(&mut access, &mut game_options, "gameOptions")?,
+                        "restrictions" => member(&mut access, &mut restrictions, "restrictions")?,
+                        "luamsgRegexp" => member(&mut access, &mut luamsg_regexp, "luamsgRegexp")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostStartRequestData {
+                    battle_id: required(battle_id, "battleId")?,
+                    engine_version: required(engine_version, "engineVersion")?,
+                    game_name: required(game_name, "gameName")?,
+                    map_name: required(map_name, "mapName")?,
+                    game_archive_hash,
+                    map_archive_hash,
+                    start_delay,
+                    start_pos_type: required(start_pos_type, "startPosType")?,
+                    ally_teams: required(ally_teams, "allyTeams")?,
+                    spectators,
+                    map_options,
+                    game_options,
+                    restrictions,
+                    luamsg_regexp,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for AutohostStartRequestData {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
         {
             let at = at.field("engineVersion");
             let value = &self.engine_version;
@@ -1054,7 +1432,7 @@ impl Validate for AutohostStartRequestData {
 }
 
 /// The data of a successful `autohost/start` response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostStartOkResponseData {
     /// The ips.
@@ -1066,6 +1444,39 @@ pub struct AutohostStartOkResponseData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for AutohostStartOkResponseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostStartOkResponseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostStartOkResponseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostStartOkResponseData, A::Error> {
+                let mut ips = None;
+                let mut port = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "ips" => member(&mut access, &mut ips, "ips")?,
+                        "port" => member(&mut access, &mut port, "port")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostStartOkResponseData {
+                    ips: required(ips, "ips")?,
+                    port: required(port, "port")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for AutohostStartOkResponseData {
@@ -1088,7 +1499,7 @@ impl Validate for AutohostStartOkResponseData {
 }
 
 /// The data of the `autohost/status` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostStatusEventData {
     /// The maxBattles might be reported lower (e.g. 0) then currentBattles. Example: autohost is shutting down and doesn't want to accept any new battles.
@@ -1102,10 +1513,50 @@ pub struct AutohostStatusEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for AutohostStatusEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostStatusEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostStatusEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostStatusEventData, A::Error> {
+                let mut max_battles = None;
+                let mut current_battles = None;
+                let mut available_engines = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "maxBattles" => member(&mut access, &mut max_battles, "maxBattles")?,
+                        "currentBattles" => {
+                            member(&mut access, &mut current_battles, "currentBattles")?
+                        }
+                        "availableEngines" => {
+                            member(&mut access, &mut available_engines, "availableEngines")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostStatusEventData {
+                    max_battles: required(max_battles, "maxBattles")?,
+                    current_battles: required(current_battles, "currentBattles")?,
+                    available_engines: required(available_engines, "availableEngines")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for AutohostStatusEventData {}
 
 /// The data of the `autohost/subscribeUpdates` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostSubscribeUpdatesRequestData {
     /// The since.
@@ -1113,6 +1564,36 @@ pub struct AutohostSubscribeUpdatesRequestData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for AutohostSubscribeUpdatesRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostSubscribeUpdatesRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostSubscribeUpdatesRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostSubscribeUpdatesRequestData, A::Error> {
+                let mut since = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "since" => member(&mut access, &mut since, "since")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostSubscribeUpdatesRequestData {
+                    since: required(since, "since")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for AutohostSubscribeUpdatesRequestData {}
@@ -1230,7 +1711,7 @@ impl LuamsgUiMode {
 impl Validate for LuamsgUiMode {}
 
 /// The `update` member of `AutohostUpdateEventData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum AutohostBattleUpdate {
     /// The battle has started.
@@ -1282,11 +1763,7 @@ pub enum AutohostBattleUpdate {
     #[serde(rename = "engine_crash", rename_all = "camelCase")]
     EngineCrash {
         /// Optional, short, details of the crash.
-        #[serde(
-            default,
-            deserialize_with = "crate::field::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(skip_serializing_if = "Option::is_none")]
         details: Option<String>,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -1326,11 +1803,7 @@ pub enum AutohostBattleUpdate {
         /// The to user id.
         ///
         /// Required when `destination` is `"player"`.
-        #[serde(
-            default,
-            deserialize_with = "crate::field::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(skip_serializing_if = "Option::is_none")]
         to_user_id: Option<UserId>,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
@@ -1353,11 +1826,7 @@ pub enum AutohostBattleUpdate {
         /// The script.
         script: LuamsgScript,
         /// Set when script is 'ui'
-        #[serde(
-            default,
-            deserialize_with = "crate::field::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(skip_serializing_if = "Option::is_none")]
         ui_mode: Option<LuamsgUiMode>,
         /// The data.
         data: String,
@@ -1365,6 +1834,281 @@ pub enum AutohostBattleUpdate {
         #[serde(flatten)]
         extra: JsonObject,
     },
+}
+
+impl<'de> Deserialize<'de> for AutohostBattleUpdate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The variant a tag value names: reads the variant's other members.
+        enum Tagged {
+            Start,
+            Finished,
+            EngineMessage,
+            EngineWarning,
+            EngineQuit,
+            EngineCrash,
+            PlayerJoined,
+            PlayerLeft,
+            PlayerChat,
+            PlayerDefeated,
+            Luamsg,
+        }
+        impl<'de> Visitor<'de> for Tagged {
+            type Value = AutohostBattleUpdate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    Tagged::Start => "struct variant AutohostBattleUpdate::Start",
+                    Tagged::Finished => "struct variant AutohostBattleUpdate::Finished",
+                    Tagged::EngineMessage => "struct variant AutohostBattleUpdate::EngineMessage",
+                    Tagged::EngineWarning => "struct variant AutohostBattleUpdate::EngineWarning",
+                    Tagged::EngineQuit => "struct variant AutohostBattleUpdate::EngineQuit",
+                    Tagged::EngineCrash => "struct variant AutohostBattleUpdate::EngineCrash",
+                    Tagged::PlayerJoined => "struct variant AutohostBattleUpdate::PlayerJoined",
+                    Tagged::PlayerLeft => "struct variant AutohostBattleUpdate::PlayerLeft",
+                    Tagged::PlayerChat => "struct variant AutohostBattleUpdate::PlayerChat",
+                    Tagged::PlayerDefeated => "struct variant AutohostBattleUpdate::PlayerDefeated",
+                    Tagged::Luamsg => "struct variant AutohostBattleUpdate::Luamsg",
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostBattleUpdate, A::Error> {
+                match self {
+                    Tagged::Start => {
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::Start { extra })
+                    }
+                    Tagged::Finished => {
+                        let mut user_id = None;
+                        let mut winning_ally_teams = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "winningAllyTeams" => member(
+                                    &mut access,
+                                    &mut winning_ally_teams,
+                                    "winningAllyTeams",
+                                )?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::Finished {
+                            user_id: required(user_id, "userId")?,
+                            winning_ally_teams: required(winning_ally_teams, "winningAllyTeams")?,
+                            extra,
+                        })
+                    }
+                    Tagged::EngineMessage => {
+                        let mut message = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "message" => member(&mut access, &mut message, "message")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::EngineMessage {
+                            message: required(message, "message")?,
+                            extra,
+                        })
+                    }
+                    Tagged::EngineWarning => {
+                        let mut message = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "message" => member(&mut access, &mut message, "message")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::EngineWarning {
+                            message: required(message, "message")?,
+                            extra,
+                        })
+                    }
+                    Tagged::EngineQuit => {
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::EngineQuit { extra })
+                    }
+                    Tagged::EngineCrash => {
+                        let mut details = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "details" => member(&mut access, &mut details, "details")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::EngineCrash { details, extra })
+                    }
+                    Tagged::PlayerJoined => {
+                        let mut user_id = None;
+                        let mut player_number = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "playerNumber" => {
+                                    member(&mut access, &mut player_number, "playerNumber")?
+                                }
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::PlayerJoined {
+                            user_id: required(user_id, "userId")?,
+                            player_number: required(player_number, "playerNumber")?,
+                            extra,
+                        })
+                    }
+                    Tagged::PlayerLeft => {
+                        let mut user_id = None;
+                        let mut reason = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "reason" => member(&mut access, &mut reason, "reason")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::PlayerLeft {
+                            user_id: required(user_id, "userId")?,
+                            reason: required(reason, "reason")?,
+                            extra,
+                        })
+                    }
+                    Tagged::PlayerChat => {
+                        let mut user_id = None;
+                        let mut message = None;
+                        let mut destination = None;
+                        let mut to_user_id = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "message" => member(&mut access, &mut message, "message")?,
+                                "destination" => {
+                                    member(&mut access, &mut destination, "destination")?
+                                }
+                                "toUserId" => member(&mut access, &mut to_user_id, "toUserId")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::PlayerChat {
+                            user_id: required(user_id, "userId")?,
+                            message: required(message, "message")?,
+                            destination: required(destination, "destination")?,
+                            to_user_id,
+                            extra,
+                        })
+                    }
+                    Tagged::PlayerDefeated => {
+                        let mut user_id = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::PlayerDefeated {
+                            user_id: required(user_id, "userId")?,
+                            extra,
+                        })
+                    }
+                    Tagged::Luamsg => {
+                        let mut user_id = None;
+                        let mut script = None;
+                        let mut ui_mode = None;
+                        let mut data = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "script" => member(&mut access, &mut script, "script")?,
+                                "uiMode" => member(&mut access, &mut ui_mode, "uiMode")?,
+                                "data" => member(&mut access, &mut data, "data")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(AutohostBattleUpdate::Luamsg {
+                            user_id: required(user_id, "userId")?,
+                            script: required(script, "script")?,
+                            ui_mode,
+                            data: required(data, "data")?,
+                            extra,
+                        })
+                    }
+                }
+            }
+        }
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostBattleUpdate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("internally tagged enum AutohostBattleUpdate")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                access: A,
+            ) -> Result<AutohostBattleUpdate, A::Error> {
+                crate::field::tagged(
+                    access,
+                    "type",
+                    &[
+                        "start",
+                        "finished",
+                        "engine_message",
+                        "engine_warning",
+                        "engine_quit",
+                        "engine_crash",
+                        "player_joined",
+                        "player_left",
+                        "player_chat",
+                        "player_defeated",
+                        "luamsg",
+                    ],
+                    |value| match value {
+                        "start" => Some(Tagged::Start),
+                        "finished" => Some(Tagged::Finished),
+                        "engine_message" => Some(Tagged::EngineMessage),
+                        "engine_warning" => Some(Tagged::EngineWarning),
+                        "engine_quit" => Some(Tagged::EngineQuit),
+                        "engine_crash" => Some(Tagged::EngineCrash),
+                        "player_joined" => Some(Tagged::PlayerJoined),
+                        "player_left" => Some(Tagged::PlayerLeft),
+                        "player_chat" => Some(Tagged::PlayerChat),
+                        "player_defeated" => Some(Tagged::PlayerDefeated),
+                        "luamsg" => Some(Tagged::Luamsg),
+                        _ => None,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for AutohostBattleUpdate {
@@ -1396,7 +2140,7 @@ impl Validate for AutohostBattleUpdate {
 }
 
 /// The data of the `autohost/update` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutohostUpdateEventData {
     /// The battle id.
@@ -1410,8 +2154,49 @@ pub struct AutohostUpdateEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for AutohostUpdateEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AutohostUpdateEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AutohostUpdateEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AutohostUpdateEventData, A::Error> {
+                let mut battle_id = None;
+                let mut time = None;
+                let mut update = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        "time" => member(&mut access, &mut time, "time")?,
+                        "update" => member(&mut access, &mut update, "update")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AutohostUpdateEventData {
+                    battle_id: required(battle_id, "battleId")?,
+                    time: required(time, "time")?,
+                    update: required(update, "update")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for AutohostUpdateEventData {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
         {
             let at = at.field("update");
             let value = &self.update;

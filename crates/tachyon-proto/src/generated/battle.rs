@@ -3,10 +3,14 @@
 
 //! The `battle/*` commands: their messages, data and failure reasons.
 
-use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
 
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::field::{MemberName, member, required};
 use crate::message::*;
-use crate::validate::Validate;
+use crate::validate::{Path, Validate, ValidationError, check};
 
 /// `battle/ended` event.
 ///
@@ -99,7 +103,7 @@ impl Serialize for BattleStartResponse {
 }
 
 /// An item of the `players` array of `BattleEndedEventData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleEndedPlayer {
     /// The user id.
@@ -115,10 +119,49 @@ pub struct BattleEndedPlayer {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for BattleEndedPlayer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = BattleEndedPlayer;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct BattleEndedPlayer")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<BattleEndedPlayer, A::Error> {
+                let mut user_id = None;
+                let mut ally_team = None;
+                let mut team = None;
+                let mut player = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "allyTeam" => member(&mut access, &mut ally_team, "allyTeam")?,
+                        "team" => member(&mut access, &mut team, "team")?,
+                        "player" => member(&mut access, &mut player, "player")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(BattleEndedPlayer {
+                    user_id: required(user_id, "userId")?,
+                    ally_team: required(ally_team, "allyTeam")?,
+                    team: required(team, "team")?,
+                    player: required(player, "player")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for BattleEndedPlayer {}
 
 /// An item of the `spectators` array of `BattleEndedEventData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleEndedSpectator {
     /// The user id.
@@ -128,10 +171,40 @@ pub struct BattleEndedSpectator {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for BattleEndedSpectator {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = BattleEndedSpectator;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct BattleEndedSpectator")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<BattleEndedSpectator, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(BattleEndedSpectator {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for BattleEndedSpectator {}
 
 /// The data of the `battle/ended` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleEndedEventData {
     /// The battle id.
@@ -147,4 +220,56 @@ pub struct BattleEndedEventData {
     pub extra: JsonObject,
 }
 
-impl Validate for BattleEndedEventData {}
+impl<'de> Deserialize<'de> for BattleEndedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = BattleEndedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct BattleEndedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<BattleEndedEventData, A::Error> {
+                let mut battle_id = None;
+                let mut players = None;
+                let mut spectators = None;
+                let mut winning_ally_team_ids = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "battleId" => member(&mut access, &mut battle_id, "battleId")?,
+                        "players" => member(&mut access, &mut players, "players")?,
+                        "spectators" => member(&mut access, &mut spectators, "spectators")?,
+                        "winningAllyTeamIds" => member(
+                            &mut access,
+                            &mut winning_ally_team_ids,
+                            "winningAllyTeamIds",
+                        )?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(BattleEndedEventData {
+                    battle_id: required(battle_id, "battleId")?,
+                    players: required(players, "players")?,
+                    spectators: required(spectators, "spectators")?,
+                    winning_ally_team_ids: required(winning_ally_team_ids, "winningAllyTeamIds")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl Validate for BattleEndedEventData {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("battleId");
+            let value = &self.battle_id;
+            check::uuid(&at, value)?;
+        }
+        Ok(())
+    }
+}

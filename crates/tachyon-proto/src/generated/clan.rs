@@ -3,8 +3,12 @@
 
 //! The `clan/*` commands: their messages, data and failure reasons.
 
-use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
 
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError};
 
@@ -880,7 +884,7 @@ impl Serialize for ClanViewListResponse {
 }
 
 /// The data of the `clan/accept` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanAcceptRequestData {
     /// The clan id.
@@ -890,10 +894,40 @@ pub struct ClanAcceptRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanAcceptRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanAcceptRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanAcceptRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanAcceptRequestData, A::Error> {
+                let mut clan_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "clanId" => member(&mut access, &mut clan_id, "clanId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanAcceptRequestData {
+                    clan_id: required(clan_id, "clanId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanAcceptRequestData {}
 
 /// The data of the `clan/cancel` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanCancelRequestData {
     /// The user id.
@@ -903,10 +937,40 @@ pub struct ClanCancelRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanCancelRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanCancelRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanCancelRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanCancelRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanCancelRequestData {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanCancelRequestData {}
 
 /// The data of the `clan/decline` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanDeclineRequestData {
     /// The clan id.
@@ -916,10 +980,40 @@ pub struct ClanDeclineRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanDeclineRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanDeclineRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanDeclineRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanDeclineRequestData, A::Error> {
+                let mut clan_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "clanId" => member(&mut access, &mut clan_id, "clanId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanDeclineRequestData {
+                    clan_id: required(clan_id, "clanId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanDeclineRequestData {}
 
 /// The data of the `clan/deleted` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanDeletedEventData {
     /// The clan id.
@@ -929,10 +1023,40 @@ pub struct ClanDeletedEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanDeletedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanDeletedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanDeletedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanDeletedEventData, A::Error> {
+                let mut clan_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "clanId" => member(&mut access, &mut clan_id, "clanId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanDeletedEventData {
+                    clan_id: required(clan_id, "clanId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanDeletedEventData {}
 
 /// The data of the `clan/invite` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanInviteRequestData {
     /// The user id.
@@ -942,10 +1066,40 @@ pub struct ClanInviteRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanInviteRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanInviteRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanInviteRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanInviteRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanInviteRequestData {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanInviteRequestData {}
 
 /// The data of the `clan/kick` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanKickRequestData {
     /// The user id.
@@ -955,10 +1109,40 @@ pub struct ClanKickRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanKickRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanKickRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanKickRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanKickRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanKickRequestData {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanKickRequestData {}
 
 /// The data of the `clan/kicked` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanKickedEventData {
     /// The clan id.
@@ -968,10 +1152,40 @@ pub struct ClanKickedEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanKickedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanKickedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanKickedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanKickedEventData, A::Error> {
+                let mut clan_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "clanId" => member(&mut access, &mut clan_id, "clanId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanKickedEventData {
+                    clan_id: required(clan_id, "clanId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanKickedEventData {}
 
 /// The data of the `clan/roleChanged` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanRoleChangedEventData {
     /// The user id.
@@ -985,10 +1199,46 @@ pub struct ClanRoleChangedEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanRoleChangedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanRoleChangedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanRoleChangedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanRoleChangedEventData, A::Error> {
+                let mut user_id = None;
+                let mut clan_id = None;
+                let mut new_role = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "clanId" => member(&mut access, &mut clan_id, "clanId")?,
+                        "newRole" => member(&mut access, &mut new_role, "newRole")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanRoleChangedEventData {
+                    user_id: required(user_id, "userId")?,
+                    clan_id: required(clan_id, "clanId")?,
+                    new_role: required(new_role, "newRole")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanRoleChangedEventData {}
 
 /// The data of the `clan/setRole` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanSetRoleRequestData {
     /// The user id.
@@ -1002,10 +1252,46 @@ pub struct ClanSetRoleRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanSetRoleRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanSetRoleRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanSetRoleRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanSetRoleRequestData, A::Error> {
+                let mut user_id = None;
+                let mut clan_id = None;
+                let mut target_role = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "clanId" => member(&mut access, &mut clan_id, "clanId")?,
+                        "targetRole" => member(&mut access, &mut target_role, "targetRole")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanSetRoleRequestData {
+                    user_id: required(user_id, "userId")?,
+                    clan_id: required(clan_id, "clanId")?,
+                    target_role: required(target_role, "targetRole")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanSetRoleRequestData {}
 
 /// The data of the `clan/view` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanViewRequestData {
     /// The clan id.
@@ -1015,10 +1301,40 @@ pub struct ClanViewRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanViewRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanViewRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanViewRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanViewRequestData, A::Error> {
+                let mut clan_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "clanId" => member(&mut access, &mut clan_id, "clanId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanViewRequestData {
+                    clan_id: required(clan_id, "clanId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanViewRequestData {}
 
 /// The data of a successful `clan/viewList` response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanViewListOkResponseData {
     /// The clan list.
@@ -1026,6 +1342,36 @@ pub struct ClanViewListOkResponseData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for ClanViewListOkResponseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanViewListOkResponseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanViewListOkResponseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanViewListOkResponseData, A::Error> {
+                let mut clan_list = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "clanList" => member(&mut access, &mut clan_list, "clanList")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanViewListOkResponseData {
+                    clan_list: required(clan_list, "clanList")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for ClanViewListOkResponseData {

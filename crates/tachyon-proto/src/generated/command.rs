@@ -1480,13 +1480,21 @@ impl Command {
     /// (ranges, lengths, patterns, formats). Decoded commands always pass.
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
+            Command::AutohostAddPlayerRequest(m) => m.data.validate(),
+            Command::AutohostKickPlayerRequest(m) => m.data.validate(),
+            Command::AutohostKillRequest(m) => m.data.validate(),
+            Command::AutohostMutePlayerRequest(m) => m.data.validate(),
+            Command::AutohostSendCommandRequest(m) => m.data.validate(),
             Command::AutohostSendMessageRequest(m) => m.data.validate(),
+            Command::AutohostSpecPlayersRequest(m) => m.data.validate(),
             Command::AutohostStartRequest(m) => m.data.validate(),
             Command::AutohostStartResponse(m) => match &m.result {
                 Ok(data) => data.validate(),
                 Err(_) => Ok(()),
             },
             Command::AutohostUpdateEvent(m) => m.data.validate(),
+            Command::BattleEndedEvent(m) => m.data.validate(),
+            Command::BattleStartRequest(m) => m.data.validate(),
             Command::ClanCreateRequest(m) => m.data.validate(),
             Command::ClanInvitedEvent(m) => m.data.validate(),
             Command::ClanUpdateRequest(m) => m.data.validate(),
@@ -1529,26 +1537,18 @@ impl Command {
             Command::UserSubscribeUpdatesRequest(m) => m.data.validate(),
             Command::UserUnsubscribeUpdatesRequest(m) => m.data.validate(),
             Command::UserUpdatedEvent(m) => m.data.validate(),
-            Command::AutohostAddPlayerRequest(_)
-            | Command::AutohostAddPlayerResponse(_)
+            Command::AutohostAddPlayerResponse(_)
             | Command::AutohostInstallEngineRequest(_)
             | Command::AutohostInstallEngineResponse(_)
-            | Command::AutohostKickPlayerRequest(_)
             | Command::AutohostKickPlayerResponse(_)
-            | Command::AutohostKillRequest(_)
             | Command::AutohostKillResponse(_)
-            | Command::AutohostMutePlayerRequest(_)
             | Command::AutohostMutePlayerResponse(_)
-            | Command::AutohostSendCommandRequest(_)
             | Command::AutohostSendCommandResponse(_)
             | Command::AutohostSendMessageResponse(_)
-            | Command::AutohostSpecPlayersRequest(_)
             | Command::AutohostSpecPlayersResponse(_)
             | Command::AutohostStatusEvent(_)
             | Command::AutohostSubscribeUpdatesRequest(_)
             | Command::AutohostSubscribeUpdatesResponse(_)
-            | Command::BattleEndedEvent(_)
-            | Command::BattleStartRequest(_)
             | Command::BattleStartResponse(_)
             | Command::ClanAcceptRequest(_)
             | Command::ClanAcceptResponse(_)

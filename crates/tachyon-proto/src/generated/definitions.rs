@@ -4,9 +4,12 @@
 //! The shared definitions of the schemas (`definitions/*.json`) and the types several commands share.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
@@ -19,7 +22,7 @@ pub type UserId = String;
 pub type CustomStartScriptProperties = BTreeMap<String, String>;
 
 /// A player, as `definitions/player.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Player {
     /// The user id.
@@ -29,78 +32,138 @@ pub struct Player {
     /// The password.
     pub password: String,
     /// The rank.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<i64>,
     /// The country code.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// The custom properties.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_properties: Option<CustomStartScriptProperties>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for Player {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Player;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Player")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Player, A::Error> {
+                let mut user_id = None;
+                let mut name = None;
+                let mut password = None;
+                let mut rank = None;
+                let mut country_code = None;
+                let mut custom_properties = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "password" => member(&mut access, &mut password, "password")?,
+                        "rank" => member(&mut access, &mut rank, "rank")?,
+                        "countryCode" => member(&mut access, &mut country_code, "countryCode")?,
+                        "customProperties" => {
+                            member(&mut access, &mut custom_properties, "customProperties")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(Player {
+                    user_id: required(user_id, "userId")?,
+                    name: required(name, "name")?,
+                    password: required(password, "password")?,
+                    rank,
+                    country_code,
+                    custom_properties,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for Player {}
 
 /// A bot, as `definitions/bot.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Bot {
     /// UserId of the player hosting this AI.
     pub host_user_id: String,
     /// The name.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Short name of the AI library.
     pub ai_short_name: String,
     /// The ai version.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ai_version: Option<String>,
     /// AI-specific options.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ai_options: Option<BTreeMap<String, String>>,
     /// The custom properties.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_properties: Option<CustomStartScriptProperties>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for Bot {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Bot;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Bot")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Bot, A::Error> {
+                let mut host_user_id = None;
+                let mut name = None;
+                let mut ai_short_name = None;
+                let mut ai_version = None;
+                let mut ai_options = None;
+                let mut custom_properties = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "hostUserId" => member(&mut access, &mut host_user_id, "hostUserId")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "aiShortName" => member(&mut access, &mut ai_short_name, "aiShortName")?,
+                        "aiVersion" => member(&mut access, &mut ai_version, "aiVersion")?,
+                        "aiOptions" => member(&mut access, &mut ai_options, "aiOptions")?,
+                        "customProperties" => {
+                            member(&mut access, &mut custom_properties, "customProperties")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(Bot {
+                    host_user_id: required(host_user_id, "hostUserId")?,
+                    name,
+                    ai_short_name: required(ai_short_name, "aiShortName")?,
+                    ai_version,
+                    ai_options,
+                    custom_properties,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for Bot {}
 
 /// The `color` member of `Team`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamColor {
     /// The r.
@@ -118,6 +181,39 @@ pub struct TeamColor {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for TeamColor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = TeamColor;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct TeamColor")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<TeamColor, A::Error> {
+                let mut r = None;
+                let mut g = None;
+                let mut b = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "r" => member(&mut access, &mut r, "r")?,
+                        "g" => member(&mut access, &mut g, "g")?,
+                        "b" => member(&mut access, &mut b, "b")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(TeamColor {
+                    r: required(r, "r")?,
+                    g: required(g, "g")?,
+                    b: required(b, "b")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for TeamColor {
@@ -145,7 +241,7 @@ impl Validate for TeamColor {
 }
 
 /// The `startPos` member of `Team`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamStartPos {
     /// The x.
@@ -157,75 +253,125 @@ pub struct TeamStartPos {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for TeamStartPos {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = TeamStartPos;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct TeamStartPos")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<TeamStartPos, A::Error> {
+                let mut x = None;
+                let mut y = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "x" => member(&mut access, &mut x, "x")?,
+                        "y" => member(&mut access, &mut y, "y")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(TeamStartPos {
+                    x: required(x, "x")?,
+                    y: required(y, "y")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for TeamStartPos {}
 
 /// A team, as `definitions/team.json` defines it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Team {
     /// The players.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub players: Option<Vec<Player>>,
     /// The bots.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bots: Option<Vec<Bot>>,
     /// The advantage.
     ///
     /// At least -1.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub advantage: Option<f64>,
     /// The income multiplier.
     ///
     /// At least 0.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub income_multiplier: Option<f64>,
     /// The faction.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub faction: Option<String>,
     /// The color.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<TeamColor>,
     /// The start pos.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_pos: Option<TeamStartPos>,
     /// The custom properties.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_properties: Option<CustomStartScriptProperties>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for Team {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Team;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Team")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Team, A::Error> {
+                let mut players = None;
+                let mut bots = None;
+                let mut advantage = None;
+                let mut income_multiplier = None;
+                let mut faction = None;
+                let mut color = None;
+                let mut start_pos = None;
+                let mut custom_properties = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "players" => member(&mut access, &mut players, "players")?,
+                        "bots" => member(&mut access, &mut bots, "bots")?,
+                        "advantage" => member(&mut access, &mut advantage, "advantage")?,
+                        "incomeMultiplier" => {
+                            member(&mut access, &mut income_multiplier, "incomeMultiplier")?
+                        }
+                        "faction" => member(&mut access, &mut faction, "faction")?,
+                        "color" => member(&mut access, &mut color, "color")?,
+                        "startPos" => member(&mut access, &mut start_pos, "startPos")?,
+                        "customProperties" => {
+                            member(&mut access, &mut custom_properties, "customProperties")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(Team {
+                    players,
+                    bots,
+                    advantage,
+                    income_multiplier,
+                    faction,
+                    color,
+                    start_pos,
+                    custom_properties,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for Team {
@@ -256,7 +402,7 @@ impl Validate for Team {
 }
 
 /// A start box, as `definitions/startBox.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartBox {
     /// The top.
@@ -278,6 +424,42 @@ pub struct StartBox {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for StartBox {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = StartBox;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct StartBox")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StartBox, A::Error> {
+                let mut top = None;
+                let mut bottom = None;
+                let mut left = None;
+                let mut right = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "top" => member(&mut access, &mut top, "top")?,
+                        "bottom" => member(&mut access, &mut bottom, "bottom")?,
+                        "left" => member(&mut access, &mut left, "left")?,
+                        "right" => member(&mut access, &mut right, "right")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(StartBox {
+                    top: required(top, "top")?,
+                    bottom: required(bottom, "bottom")?,
+                    left: required(left, "left")?,
+                    right: required(right, "right")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for StartBox {
@@ -311,7 +493,7 @@ impl Validate for StartBox {
 }
 
 /// An ally team, as `definitions/allyTeam.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AllyTeam {
     /// The teams.
@@ -319,29 +501,55 @@ pub struct AllyTeam {
     /// At least 1 item.
     pub teams: Vec<Team>,
     /// The start box.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_box: Option<StartBox>,
     /// 0-based indexes into of the other allyteams to ally with.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allies: Option<Vec<i64>>,
     /// The custom properties.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_properties: Option<CustomStartScriptProperties>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for AllyTeam {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AllyTeam;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AllyTeam")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<AllyTeam, A::Error> {
+                let mut teams = None;
+                let mut start_box = None;
+                let mut allies = None;
+                let mut custom_properties = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "teams" => member(&mut access, &mut teams, "teams")?,
+                        "startBox" => member(&mut access, &mut start_box, "startBox")?,
+                        "allies" => member(&mut access, &mut allies, "allies")?,
+                        "customProperties" => {
+                            member(&mut access, &mut custom_properties, "customProperties")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AllyTeam {
+                    teams: required(teams, "teams")?,
+                    start_box,
+                    allies,
+                    custom_properties,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for AllyTeam {
@@ -367,7 +575,7 @@ impl Validate for AllyTeam {
 }
 
 /// How many players a team takes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamSetup {
     /// The max players.
@@ -377,6 +585,33 @@ pub struct TeamSetup {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for TeamSetup {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = TeamSetup;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct TeamSetup")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<TeamSetup, A::Error> {
+                let mut max_players = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "maxPlayers" => member(&mut access, &mut max_players, "maxPlayers")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(TeamSetup {
+                    max_players: required(max_players, "maxPlayers")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for TeamSetup {
@@ -391,7 +626,7 @@ impl Validate for TeamSetup {
 }
 
 /// Config for this ally team.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AllyTeamSetup {
     /// The max teams.
@@ -405,6 +640,42 @@ pub struct AllyTeamSetup {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for AllyTeamSetup {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = AllyTeamSetup;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct AllyTeamSetup")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<AllyTeamSetup, A::Error> {
+                let mut max_teams = None;
+                let mut start_box = None;
+                let mut teams = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "maxTeams" => member(&mut access, &mut max_teams, "maxTeams")?,
+                        "startBox" => member(&mut access, &mut start_box, "startBox")?,
+                        "teams" => member(&mut access, &mut teams, "teams")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(AllyTeamSetup {
+                    max_teams: required(max_teams, "maxTeams")?,
+                    start_box: required(start_box, "startBox")?,
+                    teams: required(teams, "teams")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for AllyTeamSetup {
@@ -436,7 +707,7 @@ pub type AllyTeamConfig = Vec<AllyTeamSetup>;
 
 /// A battle id, as `definitions/battleId.json` defines it.
 ///
-/// The schema gives it the format `uuid`, which draft-07 validators do not check, so neither does this crate.
+/// A UUID (`format: uuid`): 32 hex digits in groups of 8-4-4-4-12, either case, optionally after `urn:uuid:`, as the official validators check it.
 ///
 /// Example: `"75bfc493-2b9d-495d-a453-06722fdca2ea"`.
 pub type BattleId = String;
@@ -479,7 +750,7 @@ impl Validate for ClanRole {}
 pub type UnixTime = i64;
 
 /// A clan member, as `definitions/clanMember.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanMember {
     /// The user id.
@@ -493,10 +764,43 @@ pub struct ClanMember {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for ClanMember {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanMember;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanMember")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<ClanMember, A::Error> {
+                let mut user_id = None;
+                let mut role = None;
+                let mut joined_at = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "role" => member(&mut access, &mut role, "role")?,
+                        "joinedAt" => member(&mut access, &mut joined_at, "joinedAt")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanMember {
+                    user_id: required(user_id, "userId")?,
+                    role: required(role, "role")?,
+                    joined_at: required(joined_at, "joinedAt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for ClanMember {}
 
 /// A clan, as `definitions/clan.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Clan {
     /// The clan id.
@@ -514,17 +818,55 @@ pub struct Clan {
     /// The description.
     ///
     /// At most 500 characters.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The members.
     pub members: Vec<ClanMember>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for Clan {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Clan;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Clan")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Clan, A::Error> {
+                let mut clan_id = None;
+                let mut name = None;
+                let mut tag = None;
+                let mut language = None;
+                let mut description = None;
+                let mut members = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "clanId" => member(&mut access, &mut clan_id, "clanId")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "tag" => member(&mut access, &mut tag, "tag")?,
+                        "language" => member(&mut access, &mut language, "language")?,
+                        "description" => member(&mut access, &mut description, "description")?,
+                        "members" => member(&mut access, &mut members, "members")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(Clan {
+                    clan_id: required(clan_id, "clanId")?,
+                    name: required(name, "name")?,
+                    tag: required(tag, "tag")?,
+                    language: required(language, "language")?,
+                    description,
+                    members: required(members, "members")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for Clan {
@@ -552,7 +894,7 @@ impl Validate for Clan {
 }
 
 /// A clan base data, as `definitions/clanBaseData.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanBaseData {
     /// The clan id.
@@ -570,6 +912,42 @@ pub struct ClanBaseData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for ClanBaseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanBaseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanBaseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<ClanBaseData, A::Error> {
+                let mut clan_id = None;
+                let mut name = None;
+                let mut tag = None;
+                let mut language = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "clanId" => member(&mut access, &mut clan_id, "clanId")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "tag" => member(&mut access, &mut tag, "tag")?,
+                        "language" => member(&mut access, &mut language, "language")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanBaseData {
+                    clan_id: required(clan_id, "clanId")?,
+                    name: required(name, "name")?,
+                    tag: required(tag, "tag")?,
+                    language: required(language, "language")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for ClanBaseData {
@@ -590,7 +968,7 @@ impl Validate for ClanBaseData {
 }
 
 /// A clan updateable base data, as `definitions/clanUpdateableBaseData.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanUpdateableBaseData {
     /// The name.
@@ -606,6 +984,42 @@ pub struct ClanUpdateableBaseData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for ClanUpdateableBaseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanUpdateableBaseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanUpdateableBaseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanUpdateableBaseData, A::Error> {
+                let mut name = None;
+                let mut tag = None;
+                let mut language = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "tag" => member(&mut access, &mut tag, "tag")?,
+                        "language" => member(&mut access, &mut language, "language")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanUpdateableBaseData {
+                    name: required(name, "name")?,
+                    tag: required(tag, "tag")?,
+                    language: required(language, "language")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for ClanUpdateableBaseData {
@@ -626,7 +1040,7 @@ impl Validate for ClanUpdateableBaseData {
 }
 
 /// A clan updateable data, as `definitions/clanUpdateableData.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClanUpdateableData {
     /// The name.
@@ -642,15 +1056,50 @@ pub struct ClanUpdateableData {
     /// The description.
     ///
     /// At most 500 characters.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for ClanUpdateableData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = ClanUpdateableData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct ClanUpdateableData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<ClanUpdateableData, A::Error> {
+                let mut name = None;
+                let mut tag = None;
+                let mut language = None;
+                let mut description = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "tag" => member(&mut access, &mut tag, "tag")?,
+                        "language" => member(&mut access, &mut language, "language")?,
+                        "description" => member(&mut access, &mut description, "description")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(ClanUpdateableData {
+                    name: required(name, "name")?,
+                    tag: required(tag, "tag")?,
+                    language: required(language, "language")?,
+                    description,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for ClanUpdateableData {
@@ -683,7 +1132,7 @@ impl Validate for ClanUpdateableData {
 pub type HistoryMarker = String;
 
 /// The value of a game option.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GameOption {
     /// The value.
@@ -693,10 +1142,37 @@ pub struct GameOption {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for GameOption {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = GameOption;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct GameOption")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<GameOption, A::Error> {
+                let mut value = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "value" => member(&mut access, &mut value, "value")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(GameOption {
+                    value: required(value, "value")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for GameOption {}
 
 /// This represent an array, items should be sorted lexicographically on their keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAllyTeam {
     /// The start box.
@@ -710,6 +1186,42 @@ pub struct LobbyAllyTeam {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyAllyTeam {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyAllyTeam;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyAllyTeam")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyAllyTeam, A::Error> {
+                let mut start_box = None;
+                let mut max_teams = None;
+                let mut teams = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "startBox" => member(&mut access, &mut start_box, "startBox")?,
+                        "maxTeams" => member(&mut access, &mut max_teams, "maxTeams")?,
+                        "teams" => member(&mut access, &mut teams, "teams")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyAllyTeam {
+                    start_box: required(start_box, "startBox")?,
+                    max_teams: required(max_teams, "maxTeams")?,
+                    teams: required(teams, "teams")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyAllyTeam {
@@ -764,7 +1276,7 @@ impl AssetStatus {
 impl Validate for AssetStatus {}
 
 /// A value of the `players` map of `LobbyDetails`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyPlayer {
     /// The id.
@@ -784,30 +1296,103 @@ pub struct LobbyPlayer {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyPlayer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyPlayer;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyPlayer")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<LobbyPlayer, A::Error> {
+                let mut id = None;
+                let mut ally_team = None;
+                let mut team = None;
+                let mut player = None;
+                let mut is_ready = None;
+                let mut asset_status = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "allyTeam" => member(&mut access, &mut ally_team, "allyTeam")?,
+                        "team" => member(&mut access, &mut team, "team")?,
+                        "player" => member(&mut access, &mut player, "player")?,
+                        "isReady" => member(&mut access, &mut is_ready, "isReady")?,
+                        "assetStatus" => member(&mut access, &mut asset_status, "assetStatus")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyPlayer {
+                    id: required(id, "id")?,
+                    ally_team: required(ally_team, "allyTeam")?,
+                    team: required(team, "team")?,
+                    player: required(player, "player")?,
+                    is_ready: required(is_ready, "isReady")?,
+                    asset_status: required(asset_status, "assetStatus")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyPlayer {}
 
 /// A value of the `spectators` map of `LobbyDetails`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbySpectator {
     /// The id.
     pub id: UserId,
     /// The join queue position.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_queue_position: Option<f64>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbySpectator {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbySpectator;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbySpectator")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbySpectator, A::Error> {
+                let mut id = None;
+                let mut join_queue_position = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "joinQueuePosition" => {
+                            member(&mut access, &mut join_queue_position, "joinQueuePosition")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbySpectator {
+                    id: required(id, "id")?,
+                    join_queue_position,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbySpectator {}
 
 /// A value of the `bots` map of `LobbyDetails`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyBot {
     /// Server assigned unique identifier for the bot.
@@ -823,33 +1408,72 @@ pub struct LobbyBot {
     /// Name to display in the lobby.
     ///
     /// At most 20 characters.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Short name of the bot. Used to uniquely identify which bot to run.
     ///
     /// At most 20 characters.
     pub short_name: String,
     /// The version.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// The options.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<BTreeMap<String, String>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyBot {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyBot;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyBot")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<LobbyBot, A::Error> {
+                let mut id = None;
+                let mut host_user_id = None;
+                let mut ally_team = None;
+                let mut team = None;
+                let mut player = None;
+                let mut name = None;
+                let mut short_name = None;
+                let mut version = None;
+                let mut options = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "hostUserId" => member(&mut access, &mut host_user_id, "hostUserId")?,
+                        "allyTeam" => member(&mut access, &mut ally_team, "allyTeam")?,
+                        "team" => member(&mut access, &mut team, "team")?,
+                        "player" => member(&mut access, &mut player, "player")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "shortName" => member(&mut access, &mut short_name, "shortName")?,
+                        "version" => member(&mut access, &mut version, "version")?,
+                        "options" => member(&mut access, &mut options, "options")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyBot {
+                    id: required(id, "id")?,
+                    host_user_id: required(host_user_id, "hostUserId")?,
+                    ally_team: required(ally_team, "allyTeam")?,
+                    team: required(team, "team")?,
+                    player: required(player, "player")?,
+                    name,
+                    short_name: required(short_name, "shortName")?,
+                    version,
+                    options,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyBot {
@@ -871,7 +1495,7 @@ impl Validate for LobbyBot {
 }
 
 /// If a battle is currently happening, here are the info.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CurrentBattle {
     /// The id.
@@ -883,10 +1507,43 @@ pub struct CurrentBattle {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for CurrentBattle {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = CurrentBattle;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct CurrentBattle")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<CurrentBattle, A::Error> {
+                let mut id = None;
+                let mut started_at = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "startedAt" => member(&mut access, &mut started_at, "startedAt")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(CurrentBattle {
+                    id: required(id, "id")?,
+                    started_at: required(started_at, "startedAt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for CurrentBattle {}
 
 /// A vote actions, as `definitions/voteActions.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum VoteAction {
     /// `type: "start"`.
@@ -920,16 +1577,121 @@ pub enum VoteAction {
         /// The user id.
         user_id: UserId,
         /// The ban until.
-        #[serde(
-            default,
-            deserialize_with = "crate::field::present",
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(skip_serializing_if = "Option::is_none")]
         ban_until: Option<UnixTime>,
         /// Members the schema does not name, kept as they came (its objects are open).
         #[serde(flatten)]
         extra: JsonObject,
     },
+}
+
+impl<'de> Deserialize<'de> for VoteAction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The variant a tag value names: reads the variant's other members.
+        enum Tagged {
+            Start,
+            ChangeMap,
+            AppointBoss,
+            Kickban,
+        }
+        impl<'de> Visitor<'de> for Tagged {
+            type Value = VoteAction;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    Tagged::Start => "struct variant VoteAction::Start",
+                    Tagged::ChangeMap => "struct variant VoteAction::ChangeMap",
+                    Tagged::AppointBoss => "struct variant VoteAction::AppointBoss",
+                    Tagged::Kickban => "struct variant VoteAction::Kickban",
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<VoteAction, A::Error> {
+                match self {
+                    Tagged::Start => {
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(VoteAction::Start { extra })
+                    }
+                    Tagged::ChangeMap => {
+                        let mut new_map_name = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "newMapName" => {
+                                    member(&mut access, &mut new_map_name, "newMapName")?
+                                }
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(VoteAction::ChangeMap {
+                            new_map_name: required(new_map_name, "newMapName")?,
+                            extra,
+                        })
+                    }
+                    Tagged::AppointBoss => {
+                        let mut boss_id = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "bossId" => member(&mut access, &mut boss_id, "bossId")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(VoteAction::AppointBoss {
+                            boss_id: required(boss_id, "bossId")?,
+                            extra,
+                        })
+                    }
+                    Tagged::Kickban => {
+                        let mut user_id = None;
+                        let mut ban_until = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "banUntil" => member(&mut access, &mut ban_until, "banUntil")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(VoteAction::Kickban {
+                            user_id: required(user_id, "userId")?,
+                            ban_until,
+                            extra,
+                        })
+                    }
+                }
+            }
+        }
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = VoteAction;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("internally tagged enum VoteAction")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<VoteAction, A::Error> {
+                crate::field::tagged(
+                    access,
+                    "type",
+                    &["start", "changeMap", "appointBoss", "kickban"],
+                    |value| match value {
+                        "start" => Some(Tagged::Start),
+                        "changeMap" => Some(Tagged::ChangeMap),
+                        "appointBoss" => Some(Tagged::AppointBoss),
+                        "kickban" => Some(Tagged::Kickban),
+                        _ => None,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for VoteAction {}
@@ -966,7 +1728,7 @@ impl Vote {
 impl Validate for Vote {}
 
 /// How one voter voted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Voter {
     /// The vote.
@@ -976,10 +1738,37 @@ pub struct Voter {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for Voter {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Voter;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Voter")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Voter, A::Error> {
+                let mut vote = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "vote" => member(&mut access, &mut vote, "vote")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(Voter {
+                    vote: required(vote, "vote")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for Voter {}
 
 /// The `currentVote` member of `LobbyDetails`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVote {
     /// The id.
@@ -995,6 +1784,45 @@ pub struct LobbyVote {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyVote {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyVote;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyVote")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<LobbyVote, A::Error> {
+                let mut id = None;
+                let mut action = None;
+                let mut initiator = None;
+                let mut voters = None;
+                let mut until = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "action" => member(&mut access, &mut action, "action")?,
+                        "initiator" => member(&mut access, &mut initiator, "initiator")?,
+                        "voters" => member(&mut access, &mut voters, "voters")?,
+                        "until" => member(&mut access, &mut until, "until")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyVote {
+                    id: required(id, "id")?,
+                    action: required(action, "action")?,
+                    initiator: required(initiator, "initiator")?,
+                    voters: required(voters, "voters")?,
+                    until: required(until, "until")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyVote {}
@@ -1031,7 +1859,7 @@ impl VoteOutcome {
 impl Validate for VoteOutcome {}
 
 /// A vote that has ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VoteHistoryEntry {
     /// The vote.
@@ -1045,10 +1873,46 @@ pub struct VoteHistoryEntry {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for VoteHistoryEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = VoteHistoryEntry;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct VoteHistoryEntry")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<VoteHistoryEntry, A::Error> {
+                let mut vote = None;
+                let mut outcome = None;
+                let mut finished_at = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "vote" => member(&mut access, &mut vote, "vote")?,
+                        "outcome" => member(&mut access, &mut outcome, "outcome")?,
+                        "finishedAt" => member(&mut access, &mut finished_at, "finishedAt")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(VoteHistoryEntry {
+                    vote: required(vote, "vote")?,
+                    outcome: required(outcome, "outcome")?,
+                    finished_at: required(finished_at, "finishedAt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for VoteHistoryEntry {}
 
 /// The full state of a lobby.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyDetails {
     /// The id.
@@ -1076,29 +1940,94 @@ pub struct LobbyDetails {
     /// The bots.
     pub bots: BTreeMap<String, LobbyBot>,
     /// If a battle is currently happening, here are the info.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_battle: Option<CurrentBattle>,
     /// The current vote.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_vote: Option<LobbyVote>,
     /// The vote history.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vote_history: Option<BTreeMap<String, VoteHistoryEntry>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyDetails {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyDetails;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyDetails")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<LobbyDetails, A::Error> {
+                let mut id = None;
+                let mut name = None;
+                let mut map_name = None;
+                let mut engine_version = None;
+                let mut game_version = None;
+                let mut game_options = None;
+                let mut ally_team_config = None;
+                let mut are_bosses_enabled = None;
+                let mut bosses = None;
+                let mut players = None;
+                let mut spectators = None;
+                let mut bots = None;
+                let mut current_battle = None;
+                let mut current_vote = None;
+                let mut vote_history = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "mapName" => member(&mut access, &mut map_name, "mapName")?,
+                        "engineVersion" => {
+                            member(&mut access, &mut engine_version, "engineVersion")?
+                        }
+                        "gameVersion" => member(&mut access, &mut game_version, "gameVersion")?,
+                        "gameOptions" => member(&mut access, &mut game_options, "gameOptions")?,
+                        "allyTeamConfig" => {
+                            member(&mut access, &mut ally_team_config, "allyTeamConfig")?
+                        }
+                        "areBossesEnabled" => {
+                            member(&mut access, &mut are_bosses_enabled, "areBossesEnabled")?
+                        }
+                        "bosses" => member(&mut access, &mut bosses, "bosses")?,
+                        "players" => member(&mut access, &mut players, "players")?,
+                        "spectators" => member(&mut access, &mut spectators, "spectators")?,
+                        "bots" => member(&mut access, &mut bots, "bots")?,
+                        "currentBattle" => {
+                            member(&mut access, &mut current_battle, "currentBattle")?
+                        }
+                        "currentVote" => member(&mut access, &mut current_vote, "currentVote")?,
+                        "voteHistory" => member(&mut access, &mut vote_history, "voteHistory")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyDetails {
+                    id: required(id, "id")?,
+                    name: required(name, "name")?,
+                    map_name: required(map_name, "mapName")?,
+                    engine_version: required(engine_version, "engineVersion")?,
+                    game_version: required(game_version, "gameVersion")?,
+                    game_options: required(game_options, "gameOptions")?,
+                    ally_team_config: required(ally_team_config, "allyTeamConfig")?,
+                    are_bosses_enabled: required(are_bosses_enabled, "areBossesEnabled")?,
+                    bosses: required(bosses, "bosses")?,
+                    players: required(players, "players")?,
+                    spectators: required(spectators, "spectators")?,
+                    bots: required(bots, "bots")?,
+                    current_battle,
+                    current_vote,
+                    vote_history,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyDetails {
@@ -1129,7 +2058,7 @@ impl Validate for LobbyDetails {
 pub type LobbyId = String;
 
 /// When the battle of a lobby started.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleStartedAt {
     /// The started at.
@@ -1139,10 +2068,40 @@ pub struct BattleStartedAt {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for BattleStartedAt {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = BattleStartedAt;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct BattleStartedAt")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<BattleStartedAt, A::Error> {
+                let mut started_at = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "startedAt" => member(&mut access, &mut started_at, "startedAt")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(BattleStartedAt {
+                    started_at: required(started_at, "startedAt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for BattleStartedAt {}
 
 /// Simplified view of a lobby for list display purposes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyOverview {
     /// The id.
@@ -1162,11 +2121,67 @@ pub struct LobbyOverview {
     /// The current battle.
     ///
     /// Required, but may be `null` (`None`).
-    #[serde(deserialize_with = "crate::field::nullable")]
     pub current_battle: Option<BattleStartedAt>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyOverview {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyOverview;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyOverview")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyOverview, A::Error> {
+                let mut id = None;
+                let mut name = None;
+                let mut player_count = None;
+                let mut max_player_count = None;
+                let mut map_name = None;
+                let mut engine_version = None;
+                let mut game_version = None;
+                let mut current_battle = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "playerCount" => member(&mut access, &mut player_count, "playerCount")?,
+                        "maxPlayerCount" => {
+                            member(&mut access, &mut max_player_count, "maxPlayerCount")?
+                        }
+                        "mapName" => member(&mut access, &mut map_name, "mapName")?,
+                        "engineVersion" => {
+                            member(&mut access, &mut engine_version, "engineVersion")?
+                        }
+                        "gameVersion" => member(&mut access, &mut game_version, "gameVersion")?,
+                        "currentBattle" => {
+                            member(&mut access, &mut current_battle, "currentBattle")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyOverview {
+                    id: required(id, "id")?,
+                    name: required(name, "name")?,
+                    player_count: required(player_count, "playerCount")?,
+                    max_player_count: required(max_player_count, "maxPlayerCount")?,
+                    map_name: required(map_name, "mapName")?,
+                    engine_version: required(engine_version, "engineVersion")?,
+                    game_version: required(game_version, "gameVersion")?,
+                    current_battle: required(current_battle, "currentBattle")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyOverview {}
@@ -1177,7 +2192,7 @@ impl Validate for LobbyOverview {}
 pub type PartyId = String;
 
 /// An item of the `members` array of `PartyState`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyMember {
     /// The user id.
@@ -1189,10 +2204,40 @@ pub struct PartyMember {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for PartyMember {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyMember;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyMember")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<PartyMember, A::Error> {
+                let mut user_id = None;
+                let mut joined_at = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "joinedAt" => member(&mut access, &mut joined_at, "joinedAt")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyMember {
+                    user_id: required(user_id, "userId")?,
+                    joined_at: required(joined_at, "joinedAt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for PartyMember {}
 
 /// An item of the `invited` array of `PartyState`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyInvite {
     /// The user id.
@@ -1204,10 +2249,40 @@ pub struct PartyInvite {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for PartyInvite {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyInvite;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyInvite")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<PartyInvite, A::Error> {
+                let mut user_id = None;
+                let mut invited_at = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "invitedAt" => member(&mut access, &mut invited_at, "invitedAt")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyInvite {
+                    user_id: required(user_id, "userId")?,
+                    invited_at: required(invited_at, "invitedAt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for PartyInvite {}
 
 /// A party state, as `definitions/partyState.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyState {
     /// The id.
@@ -1225,6 +2300,42 @@ pub struct PartyState {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for PartyState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyState;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyState")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<PartyState, A::Error> {
+                let mut id = None;
+                let mut members = None;
+                let mut max_members = None;
+                let mut invited = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "members" => member(&mut access, &mut members, "members")?,
+                        "maxMembers" => member(&mut access, &mut max_members, "maxMembers")?,
+                        "invited" => member(&mut access, &mut invited, "invited")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyState {
+                    id: required(id, "id")?,
+                    members: required(members, "members")?,
+                    max_members: required(max_members, "maxMembers")?,
+                    invited: required(invited, "invited")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for PartyState {
     fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
         {
@@ -1237,7 +2348,7 @@ impl Validate for PartyState {
 }
 
 /// An engine, by version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Engine {
     /// The version.
@@ -1247,10 +2358,37 @@ pub struct Engine {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for Engine {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Engine;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Engine")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Engine, A::Error> {
+                let mut version = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "version" => member(&mut access, &mut version, "version")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(Engine {
+                    version: required(version, "version")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for Engine {}
 
 /// A game or a map, by its Spring name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpringArchive {
     /// The spring name.
@@ -1260,10 +2398,40 @@ pub struct SpringArchive {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for SpringArchive {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = SpringArchive;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct SpringArchive")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<SpringArchive, A::Error> {
+                let mut spring_name = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "springName" => member(&mut access, &mut spring_name, "springName")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(SpringArchive {
+                    spring_name: required(spring_name, "springName")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for SpringArchive {}
 
 /// Battle informations including secrets to pass to spring for joining the game server. Don't expose secrets to other players.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrivateBattle {
     /// The username.
@@ -1285,7 +2453,64 @@ pub struct PrivateBattle {
     pub extra: JsonObject,
 }
 
-impl Validate for PrivateBattle {}
+impl<'de> Deserialize<'de> for PrivateBattle {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PrivateBattle;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PrivateBattle")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<PrivateBattle, A::Error> {
+                let mut username = None;
+                let mut password = None;
+                let mut ip = None;
+                let mut port = None;
+                let mut engine = None;
+                let mut game = None;
+                let mut map = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "username" => member(&mut access, &mut username, "username")?,
+                        "password" => member(&mut access, &mut password, "password")?,
+                        "ip" => member(&mut access, &mut ip, "ip")?,
+                        "port" => member(&mut access, &mut port, "port")?,
+                        "engine" => member(&mut access, &mut engine, "engine")?,
+                        "game" => member(&mut access, &mut game, "game")?,
+                        "map" => member(&mut access, &mut map, "map")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PrivateBattle {
+                    username: required(username, "username")?,
+                    password: required(password, "password")?,
+                    ip: required(ip, "ip")?,
+                    port: required(port, "port")?,
+                    engine: required(engine, "engine")?,
+                    game: required(game, "game")?,
+                    map: required(map, "map")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl Validate for PrivateBattle {
+    fn validate_at(&self, at: &Path<'_>) -> Result<(), ValidationError> {
+        {
+            let at = at.field("ip");
+            let value = &self.ip;
+            check::uuid(&at, value)?;
+        }
+        Ok(())
+    }
+}
 
 /// What a user is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -1319,7 +2544,7 @@ impl UserStatus {
 impl Validate for UserStatus {}
 
 /// A user's rating.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rating {
     /// Key is omitted when the player isn't rated yet.
@@ -1327,6 +2552,33 @@ pub struct Rating {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for Rating {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Rating;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Rating")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Rating, A::Error> {
+                let mut value = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "value" => member(&mut access, &mut value, "value")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(Rating {
+                    value: required(value, "value")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for Rating {}
@@ -1367,7 +2619,7 @@ impl UserRole {
 impl Validate for UserRole {}
 
 /// A friend request the user sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutgoingFriendRequest {
     /// The to.
@@ -1379,10 +2631,43 @@ pub struct OutgoingFriendRequest {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for OutgoingFriendRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = OutgoingFriendRequest;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct OutgoingFriendRequest")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<OutgoingFriendRequest, A::Error> {
+                let mut to = None;
+                let mut sent_at = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "to" => member(&mut access, &mut to, "to")?,
+                        "sentAt" => member(&mut access, &mut sent_at, "sentAt")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(OutgoingFriendRequest {
+                    to: required(to, "to")?,
+                    sent_at: required(sent_at, "sentAt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for OutgoingFriendRequest {}
 
 /// A friend request the user received.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IncomingFriendRequest {
     /// The from.
@@ -1394,10 +2679,43 @@ pub struct IncomingFriendRequest {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for IncomingFriendRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = IncomingFriendRequest;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct IncomingFriendRequest")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<IncomingFriendRequest, A::Error> {
+                let mut from = None;
+                let mut sent_at = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "from" => member(&mut access, &mut from, "from")?,
+                        "sentAt" => member(&mut access, &mut sent_at, "sentAt")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(IncomingFriendRequest {
+                    from: required(from, "from")?,
+                    sent_at: required(sent_at, "sentAt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for IncomingFriendRequest {}
 
 /// A private user, as `definitions/privateUser.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrivateUser {
     /// The user id.
@@ -1409,37 +2727,23 @@ pub struct PrivateUser {
     /// The clan base data.
     ///
     /// Required, but may be `null` (`None`).
-    #[serde(deserialize_with = "crate::field::nullable")]
     pub clan_base_data: Option<ClanBaseData>,
     /// The country code.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// The status.
     pub status: UserStatus,
     /// The rating.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
     /// The roles.
     ///
     /// No item twice.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<UserRole>>,
     /// The party.
     ///
     /// Required, but may be `null` (`None`).
-    #[serde(deserialize_with = "crate::field::nullable")]
     pub party: Option<PartyState>,
     /// The invited to parties.
     pub invited_to_parties: Vec<PartyState>,
@@ -1452,22 +2756,110 @@ pub struct PrivateUser {
     /// The ignore ids.
     pub ignore_ids: Vec<String>,
     /// The current battle.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_battle: Option<PrivateBattle>,
     /// The current lobby.
     ///
     /// Required, but may be `null` (`None`).
-    #[serde(deserialize_with = "crate::field::nullable")]
     pub current_lobby: Option<String>,
     /// The clan invites.
     pub clan_invites: Vec<ClanId>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for PrivateUser {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PrivateUser;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PrivateUser")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<PrivateUser, A::Error> {
+                let mut user_id = None;
+                let mut username = None;
+                let mut display_name = None;
+                let mut clan_base_data = None;
+                let mut country_code = None;
+                let mut status = None;
+                let mut rating = None;
+                let mut roles = None;
+                let mut party = None;
+                let mut invited_to_parties = None;
+                let mut friend_ids = None;
+                let mut outgoing_friend_request = None;
+                let mut incoming_friend_request = None;
+                let mut ignore_ids = None;
+                let mut current_battle = None;
+                let mut current_lobby = None;
+                let mut clan_invites = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "username" => member(&mut access, &mut username, "username")?,
+                        "displayName" => member(&mut access, &mut display_name, "displayName")?,
+                        "clanBaseData" => member(&mut access, &mut clan_base_data, "clanBaseData")?,
+                        "countryCode" => member(&mut access, &mut country_code, "countryCode")?,
+                        "status" => member(&mut access, &mut status, "status")?,
+                        "rating" => member(&mut access, &mut rating, "rating")?,
+                        "roles" => member(&mut access, &mut roles, "roles")?,
+                        "party" => member(&mut access, &mut party, "party")?,
+                        "invitedToParties" => {
+                            member(&mut access, &mut invited_to_parties, "invitedToParties")?
+                        }
+                        "friendIds" => member(&mut access, &mut friend_ids, "friendIds")?,
+                        "outgoingFriendRequest" => member(
+                            &mut access,
+                            &mut outgoing_friend_request,
+                            "outgoingFriendRequest",
+                        )?,
+                        "incomingFriendRequest" => member(
+                            &mut access,
+                            &mut incoming_friend_request,
+                            "incomingFriendRequest",
+                        )?,
+                        "ignoreIds" => member(&mut access, &mut ignore_ids, "ignoreIds")?,
+                        "currentBattle" => {
+                            member(&mut access, &mut current_battle, "currentBattle")?
+                        }
+                        "currentLobby" => member(&mut access, &mut current_lobby, "currentLobby")?,
+                        "clanInvites" => member(&mut access, &mut clan_invites, "clanInvites")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PrivateUser {
+                    user_id: required(user_id, "userId")?,
+                    username: required(username, "username")?,
+                    display_name: required(display_name, "displayName")?,
+                    clan_base_data: required(clan_base_data, "clanBaseData")?,
+                    country_code,
+                    status: required(status, "status")?,
+                    rating,
+                    roles,
+                    party: required(party, "party")?,
+                    invited_to_parties: required(invited_to_parties, "invitedToParties")?,
+                    friend_ids: required(friend_ids, "friendIds")?,
+                    outgoing_friend_request: required(
+                        outgoing_friend_request,
+                        "outgoingFriendRequest",
+                    )?,
+                    incoming_friend_request: required(
+                        incoming_friend_request,
+                        "incomingFriendRequest",
+                    )?,
+                    ignore_ids: required(ignore_ids, "ignoreIds")?,
+                    current_battle,
+                    current_lobby: required(current_lobby, "currentLobby")?,
+                    clan_invites: required(clan_invites, "clanInvites")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for PrivateUser {
@@ -1499,6 +2891,13 @@ impl Validate for PrivateUser {
             for (index, item) in value.iter().enumerate() {
                 let at = at.index(index);
                 item.validate_at(&at)?;
+            }
+        }
+        {
+            let at = at.field("currentBattle");
+            let value = &self.current_battle;
+            if let Some(inner) = value {
+                inner.validate_at(&at)?;
             }
         }
         Ok(())
@@ -1537,7 +2936,7 @@ impl StartPosType {
 impl Validate for StartPosType {}
 
 /// An user, as `definitions/user.json` defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user id.
@@ -1549,36 +2948,71 @@ pub struct User {
     /// The clan base data.
     ///
     /// Required, but may be `null` (`None`).
-    #[serde(deserialize_with = "crate::field::nullable")]
     pub clan_base_data: Option<ClanBaseData>,
     /// The country code.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// The status.
     pub status: UserStatus,
     /// The rating.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
     /// The roles.
     ///
     /// No item twice.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<UserRole>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for User {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = User;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct User")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<User, A::Error> {
+                let mut user_id = None;
+                let mut username = None;
+                let mut display_name = None;
+                let mut clan_base_data = None;
+                let mut country_code = None;
+                let mut status = None;
+                let mut rating = None;
+                let mut roles = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "username" => member(&mut access, &mut username, "username")?,
+                        "displayName" => member(&mut access, &mut display_name, "displayName")?,
+                        "clanBaseData" => member(&mut access, &mut clan_base_data, "clanBaseData")?,
+                        "countryCode" => member(&mut access, &mut country_code, "countryCode")?,
+                        "status" => member(&mut access, &mut status, "status")?,
+                        "rating" => member(&mut access, &mut rating, "rating")?,
+                        "roles" => member(&mut access, &mut roles, "roles")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(User {
+                    user_id: required(user_id, "userId")?,
+                    username: required(username, "username")?,
+                    display_name: required(display_name, "displayName")?,
+                    clan_base_data: required(clan_base_data, "clanBaseData")?,
+                    country_code,
+                    status: required(status, "status")?,
+                    rating,
+                    roles,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for User {

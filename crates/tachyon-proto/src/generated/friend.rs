@@ -5,8 +5,10 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::Validate;
 
@@ -877,7 +879,7 @@ impl fmt::Display for FriendSendRequestFailReason {
 }
 
 /// The data of the `friend/acceptRequest` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendAcceptRequestRequestData {
     /// The from.
@@ -887,10 +889,40 @@ pub struct FriendAcceptRequestRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendAcceptRequestRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendAcceptRequestRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendAcceptRequestRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendAcceptRequestRequestData, A::Error> {
+                let mut from = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "from" => member(&mut access, &mut from, "from")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendAcceptRequestRequestData {
+                    from: required(from, "from")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendAcceptRequestRequestData {}
 
 /// The data of the `friend/cancelRequest` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendCancelRequestRequestData {
     /// The to.
@@ -900,10 +932,40 @@ pub struct FriendCancelRequestRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendCancelRequestRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendCancelRequestRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendCancelRequestRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendCancelRequestRequestData, A::Error> {
+                let mut to = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "to" => member(&mut access, &mut to, "to")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendCancelRequestRequestData {
+                    to: required(to, "to")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendCancelRequestRequestData {}
 
 /// An item of the `friends` array of `FriendListOkResponseData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Friend {
     /// The user id.
@@ -915,10 +977,40 @@ pub struct Friend {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for Friend {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Friend;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct Friend")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Friend, A::Error> {
+                let mut user_id = None;
+                let mut added_at = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "addedAt" => member(&mut access, &mut added_at, "addedAt")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(Friend {
+                    user_id: required(user_id, "userId")?,
+                    added_at: required(added_at, "addedAt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for Friend {}
 
 /// The data of a successful `friend/list` response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendListOkResponseData {
     /// The friends.
@@ -932,10 +1024,60 @@ pub struct FriendListOkResponseData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendListOkResponseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendListOkResponseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendListOkResponseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendListOkResponseData, A::Error> {
+                let mut friends = None;
+                let mut outgoing_pending_requests = None;
+                let mut incoming_pending_requests = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "friends" => member(&mut access, &mut friends, "friends")?,
+                        "outgoingPendingRequests" => member(
+                            &mut access,
+                            &mut outgoing_pending_requests,
+                            "outgoingPendingRequests",
+                        )?,
+                        "incomingPendingRequests" => member(
+                            &mut access,
+                            &mut incoming_pending_requests,
+                            "incomingPendingRequests",
+                        )?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendListOkResponseData {
+                    friends: required(friends, "friends")?,
+                    outgoing_pending_requests: required(
+                        outgoing_pending_requests,
+                        "outgoingPendingRequests",
+                    )?,
+                    incoming_pending_requests: required(
+                        incoming_pending_requests,
+                        "incomingPendingRequests",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendListOkResponseData {}
 
 /// The data of the `friend/rejectRequest` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRejectRequestRequestData {
     /// The from.
@@ -945,10 +1087,40 @@ pub struct FriendRejectRequestRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendRejectRequestRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendRejectRequestRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendRejectRequestRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendRejectRequestRequestData, A::Error> {
+                let mut from = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "from" => member(&mut access, &mut from, "from")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendRejectRequestRequestData {
+                    from: required(from, "from")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendRejectRequestRequestData {}
 
 /// The data of the `friend/remove` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRemoveRequestData {
     /// The user id.
@@ -958,10 +1130,40 @@ pub struct FriendRemoveRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendRemoveRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendRemoveRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendRemoveRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendRemoveRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendRemoveRequestData {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendRemoveRequestData {}
 
 /// The data of the `friend/removed` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRemovedEventData {
     /// The from.
@@ -971,10 +1173,40 @@ pub struct FriendRemovedEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendRemovedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendRemovedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendRemovedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendRemovedEventData, A::Error> {
+                let mut from = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "from" => member(&mut access, &mut from, "from")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendRemovedEventData {
+                    from: required(from, "from")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendRemovedEventData {}
 
 /// The data of the `friend/requestAccepted` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestAcceptedEventData {
     /// The from.
@@ -984,10 +1216,40 @@ pub struct FriendRequestAcceptedEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendRequestAcceptedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendRequestAcceptedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendRequestAcceptedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendRequestAcceptedEventData, A::Error> {
+                let mut from = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "from" => member(&mut access, &mut from, "from")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendRequestAcceptedEventData {
+                    from: required(from, "from")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendRequestAcceptedEventData {}
 
 /// The data of the `friend/requestCancelled` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestCancelledEventData {
     /// The from.
@@ -997,10 +1259,40 @@ pub struct FriendRequestCancelledEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendRequestCancelledEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendRequestCancelledEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendRequestCancelledEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendRequestCancelledEventData, A::Error> {
+                let mut from = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "from" => member(&mut access, &mut from, "from")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendRequestCancelledEventData {
+                    from: required(from, "from")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendRequestCancelledEventData {}
 
 /// The data of the `friend/requestReceived` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestReceivedEventData {
     /// The from.
@@ -1010,10 +1302,40 @@ pub struct FriendRequestReceivedEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendRequestReceivedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendRequestReceivedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendRequestReceivedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendRequestReceivedEventData, A::Error> {
+                let mut from = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "from" => member(&mut access, &mut from, "from")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendRequestReceivedEventData {
+                    from: required(from, "from")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendRequestReceivedEventData {}
 
 /// The data of the `friend/requestRejected` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequestRejectedEventData {
     /// The from.
@@ -1023,10 +1345,40 @@ pub struct FriendRequestRejectedEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for FriendRequestRejectedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendRequestRejectedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendRequestRejectedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendRequestRejectedEventData, A::Error> {
+                let mut from = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "from" => member(&mut access, &mut from, "from")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendRequestRejectedEventData {
+                    from: required(from, "from")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for FriendRequestRejectedEventData {}
 
 /// The data of the `friend/sendRequest` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendSendRequestRequestData {
     /// The to.
@@ -1034,6 +1386,36 @@ pub struct FriendSendRequestRequestData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for FriendSendRequestRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = FriendSendRequestRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct FriendSendRequestRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<FriendSendRequestRequestData, A::Error> {
+                let mut to = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "to" => member(&mut access, &mut to, "to")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(FriendSendRequestRequestData {
+                    to: required(to, "to")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for FriendSendRequestRequestData {}

@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
@@ -2039,7 +2041,7 @@ impl Serialize for LobbyVoteSubmitResponse {
 }
 
 /// The data of the `lobby/addBot` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAddBotRequestData {
     /// The ally team.
@@ -2047,33 +2049,63 @@ pub struct LobbyAddBotRequestData {
     /// Name to display in the lobby.
     ///
     /// At most 20 characters.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Short name of the bot. Used to uniquely identify which bot to run.
     ///
     /// At most 20 characters.
     pub short_name: String,
     /// The version.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// The options.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<BTreeMap<String, String>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyAddBotRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyAddBotRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyAddBotRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyAddBotRequestData, A::Error> {
+                let mut ally_team = None;
+                let mut name = None;
+                let mut short_name = None;
+                let mut version = None;
+                let mut options = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "allyTeam" => member(&mut access, &mut ally_team, "allyTeam")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "shortName" => member(&mut access, &mut short_name, "shortName")?,
+                        "version" => member(&mut access, &mut version, "version")?,
+                        "options" => member(&mut access, &mut options, "options")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyAddBotRequestData {
+                    ally_team: required(ally_team, "allyTeam")?,
+                    name,
+                    short_name: required(short_name, "shortName")?,
+                    version,
+                    options,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyAddBotRequestData {
@@ -2095,7 +2127,7 @@ impl Validate for LobbyAddBotRequestData {
 }
 
 /// The data of a successful `lobby/addBot` response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAddBotOkResponseData {
     /// The id the server generated for this bot.
@@ -2105,10 +2137,40 @@ pub struct LobbyAddBotOkResponseData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyAddBotOkResponseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyAddBotOkResponseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyAddBotOkResponseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyAddBotOkResponseData, A::Error> {
+                let mut id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyAddBotOkResponseData {
+                    id: required(id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyAddBotOkResponseData {}
 
 /// The data of the `lobby/appointBoss` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAppointBossRequestData {
     /// The user id.
@@ -2118,10 +2180,40 @@ pub struct LobbyAppointBossRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyAppointBossRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyAppointBossRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyAppointBossRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyAppointBossRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyAppointBossRequestData {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyAppointBossRequestData {}
 
 /// The data of the `lobby/create` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyCreateRequestData {
     /// The name.
@@ -2133,29 +2225,66 @@ pub struct LobbyCreateRequestData {
     /// Whether bosses are enabled.
     ///
     /// Defaults to `true` when absent.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub are_bosses_enabled: Option<bool>,
     /// The game options.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub game_options: Option<BTreeMap<String, GameOption>>,
     /// The tags.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, JsonObject>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyCreateRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyCreateRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyCreateRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyCreateRequestData, A::Error> {
+                let mut name = None;
+                let mut map_name = None;
+                let mut ally_team_config = None;
+                let mut are_bosses_enabled = None;
+                let mut game_options = None;
+                let mut tags = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "mapName" => member(&mut access, &mut map_name, "mapName")?,
+                        "allyTeamConfig" => {
+                            member(&mut access, &mut ally_team_config, "allyTeamConfig")?
+                        }
+                        "areBossesEnabled" => {
+                            member(&mut access, &mut are_bosses_enabled, "areBossesEnabled")?
+                        }
+                        "gameOptions" => member(&mut access, &mut game_options, "gameOptions")?,
+                        "tags" => member(&mut access, &mut tags, "tags")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyCreateRequestData {
+                    name: required(name, "name")?,
+                    map_name: required(map_name, "mapName")?,
+                    ally_team_config: required(ally_team_config, "allyTeamConfig")?,
+                    are_bosses_enabled,
+                    game_options,
+                    tags,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyCreateRequestData {
@@ -2173,7 +2302,7 @@ impl Validate for LobbyCreateRequestData {
 }
 
 /// The data of the `lobby/join` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyJoinRequestData {
     /// The id.
@@ -2183,10 +2312,40 @@ pub struct LobbyJoinRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyJoinRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyJoinRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyJoinRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyJoinRequestData, A::Error> {
+                let mut id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyJoinRequestData {
+                    id: required(id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyJoinRequestData {}
 
 /// The data of the `lobby/joinAllyTeam` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyJoinAllyTeamRequestData {
     /// The ally team.
@@ -2196,30 +2355,89 @@ pub struct LobbyJoinAllyTeamRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyJoinAllyTeamRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyJoinAllyTeamRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyJoinAllyTeamRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyJoinAllyTeamRequestData, A::Error> {
+                let mut ally_team = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "allyTeam" => member(&mut access, &mut ally_team, "allyTeam")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyJoinAllyTeamRequestData {
+                    ally_team: required(ally_team, "allyTeam")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyJoinAllyTeamRequestData {}
 
 /// The data of the `lobby/kickban` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyKickbanRequestData {
     /// The user id.
     pub user_id: UserId,
     /// Omit this field (or set it in the past) to merely kick the player.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ban_until: Option<UnixTime>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyKickbanRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyKickbanRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyKickbanRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyKickbanRequestData, A::Error> {
+                let mut user_id = None;
+                let mut ban_until = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "banUntil" => member(&mut access, &mut ban_until, "banUntil")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyKickbanRequestData {
+                    user_id: required(user_id, "userId")?,
+                    ban_until,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyKickbanRequestData {}
 
 /// The data of the `lobby/left` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyLeftEventData {
     /// Lobby id.
@@ -2227,21 +2445,53 @@ pub struct LobbyLeftEventData {
     /// The reason.
     pub reason: String,
     /// If this field is set, it means the client has been banned from this lobby until that timestamp.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub banned_until: Option<UnixTime>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyLeftEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyLeftEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyLeftEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyLeftEventData, A::Error> {
+                let mut id = None;
+                let mut reason = None;
+                let mut banned_until = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "reason" => member(&mut access, &mut reason, "reason")?,
+                        "bannedUntil" => member(&mut access, &mut banned_until, "bannedUntil")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyLeftEventData {
+                    id: required(id, "id")?,
+                    reason: required(reason, "reason")?,
+                    banned_until,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyLeftEventData {}
 
 /// The data of the `lobby/listReset` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyListResetEventData {
     /// The lobbies.
@@ -2251,88 +2501,147 @@ pub struct LobbyListResetEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyListResetEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyListResetEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyListResetEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyListResetEventData, A::Error> {
+                let mut lobbies = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "lobbies" => member(&mut access, &mut lobbies, "lobbies")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyListResetEventData {
+                    lobbies: required(lobbies, "lobbies")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyListResetEventData {}
 
 /// A value of the `lobbies` map of `LobbyListUpdatedEventData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyOverviewPatch {
     /// The id.
     pub id: String,
     /// The name.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The player count.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub player_count: Option<i64>,
     /// The max player count.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_player_count: Option<i64>,
     /// The map name.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub map_name: Option<String>,
     /// The engine version.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
     /// The game version.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub game_version: Option<String>,
     /// Whether bosses are enabled.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub are_bosses_enabled: Option<bool>,
     /// The tags.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, Option<JsonObject>>>,
     /// The current battle.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_battle: Option<Option<BattleStartedAt>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyOverviewPatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyOverviewPatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyOverviewPatch")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyOverviewPatch, A::Error> {
+                let mut id = None;
+                let mut name = None;
+                let mut player_count = None;
+                let mut max_player_count = None;
+                let mut map_name = None;
+                let mut engine_version = None;
+                let mut game_version = None;
+                let mut are_bosses_enabled = None;
+                let mut tags = None;
+                let mut current_battle = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "playerCount" => member(&mut access, &mut player_count, "playerCount")?,
+                        "maxPlayerCount" => {
+                            member(&mut access, &mut max_player_count, "maxPlayerCount")?
+                        }
+                        "mapName" => member(&mut access, &mut map_name, "mapName")?,
+                        "engineVersion" => {
+                            member(&mut access, &mut engine_version, "engineVersion")?
+                        }
+                        "gameVersion" => member(&mut access, &mut game_version, "gameVersion")?,
+                        "areBossesEnabled" => {
+                            member(&mut access, &mut are_bosses_enabled, "areBossesEnabled")?
+                        }
+                        "tags" => member(&mut access, &mut tags, "tags")?,
+                        "currentBattle" => {
+                            member(&mut access, &mut current_battle, "currentBattle")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyOverviewPatch {
+                    id: required(id, "id")?,
+                    name,
+                    player_count,
+                    max_player_count,
+                    map_name,
+                    engine_version,
+                    game_version,
+                    are_bosses_enabled,
+                    tags,
+                    current_battle,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyOverviewPatch {}
 
 /// The data of the `lobby/listUpdated` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyListUpdatedEventData {
     /// The lobbies.
@@ -2342,10 +2651,40 @@ pub struct LobbyListUpdatedEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyListUpdatedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyListUpdatedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyListUpdatedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyListUpdatedEventData, A::Error> {
+                let mut lobbies = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "lobbies" => member(&mut access, &mut lobbies, "lobbies")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyListUpdatedEventData {
+                    lobbies: required(lobbies, "lobbies")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyListUpdatedEventData {}
 
 /// The data of the `lobby/removeBot` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyRemoveBotRequestData {
     /// The id.
@@ -2355,68 +2694,145 @@ pub struct LobbyRemoveBotRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyRemoveBotRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyRemoveBotRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyRemoveBotRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyRemoveBotRequestData, A::Error> {
+                let mut id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyRemoveBotRequestData {
+                    id: required(id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyRemoveBotRequestData {}
 
 /// If userId isn't provided, defaults to the current user.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUnbossRequestData {
     /// The user id.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<UserId>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyUnbossRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyUnbossRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyUnbossRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyUnbossRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyUnbossRequestData { user_id, extra })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyUnbossRequestData {}
 
 /// The data of the `lobby/update` request.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdateRequestData {
     /// To rename the lobby.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The map name.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub map_name: Option<String>,
     /// The ally team config.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ally_team_config: Option<AllyTeamConfig>,
     /// Set to null to remove a game option.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub game_options: Option<BTreeMap<String, Option<GameOption>>>,
     /// Set to null to remove a tag.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, Option<JsonObject>>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyUpdateRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyUpdateRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyUpdateRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyUpdateRequestData, A::Error> {
+                let mut name = None;
+                let mut map_name = None;
+                let mut ally_team_config = None;
+                let mut game_options = None;
+                let mut tags = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "mapName" => member(&mut access, &mut map_name, "mapName")?,
+                        "allyTeamConfig" => {
+                            member(&mut access, &mut ally_team_config, "allyTeamConfig")?
+                        }
+                        "gameOptions" => member(&mut access, &mut game_options, "gameOptions")?,
+                        "tags" => member(&mut access, &mut tags, "tags")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyUpdateRequestData {
+                    name,
+                    map_name,
+                    ally_team_config,
+                    game_options,
+                    tags,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyUpdateRequestData {
@@ -2436,7 +2852,7 @@ impl Validate for LobbyUpdateRequestData {
 }
 
 /// The data of the `lobby/updateBot` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdateBotRequestData {
     /// The id.
@@ -2444,38 +2860,64 @@ pub struct LobbyUpdateBotRequestData {
     /// Name to display in the lobby.
     ///
     /// At most 20 characters.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Short name of the bot. Used to uniquely identify which bot to run.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_name: Option<String>,
     /// The version.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<Option<String>>,
     /// The options.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<BTreeMap<String, Option<String>>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyUpdateBotRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyUpdateBotRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyUpdateBotRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyUpdateBotRequestData, A::Error> {
+                let mut id = None;
+                let mut name = None;
+                let mut short_name = None;
+                let mut version = None;
+                let mut options = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "shortName" => member(&mut access, &mut short_name, "shortName")?,
+                        "version" => member(&mut access, &mut version, "version")?,
+                        "options" => member(&mut access, &mut options, "options")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyUpdateBotRequestData {
+                    id: required(id, "id")?,
+                    name,
+                    short_name,
+                    version,
+                    options,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyUpdateBotRequestData {
@@ -2492,46 +2934,94 @@ impl Validate for LobbyUpdateBotRequestData {
 }
 
 /// The data of the `lobby/updateClientStatus` request.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdateClientStatusRequestData {
     /// Whether it is ready.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_ready: Option<bool>,
     /// The asset status.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub asset_status: Option<AssetStatus>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyUpdateClientStatusRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyUpdateClientStatusRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyUpdateClientStatusRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyUpdateClientStatusRequestData, A::Error> {
+                let mut is_ready = None;
+                let mut asset_status = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "isReady" => member(&mut access, &mut is_ready, "isReady")?,
+                        "assetStatus" => member(&mut access, &mut asset_status, "assetStatus")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyUpdateClientStatusRequestData {
+                    is_ready,
+                    asset_status,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyUpdateClientStatusRequestData {}
 
 /// A value of the `teams` map of `LobbyAllyTeamPatch`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamSetupPatch {
     /// The max players.
     ///
     /// At least 1.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_players: Option<u64>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for TeamSetupPatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = TeamSetupPatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct TeamSetupPatch")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<TeamSetupPatch, A::Error> {
+                let mut max_players = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "maxPlayers" => member(&mut access, &mut max_players, "maxPlayers")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(TeamSetupPatch { max_players, extra })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for TeamSetupPatch {
@@ -2548,30 +3038,58 @@ impl Validate for TeamSetupPatch {
 }
 
 /// This represent an array, items should be sorted lexicographically on their keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyAllyTeamPatch {
     /// The start box.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_box: Option<StartBox>,
     /// The max teams.
     ///
     /// At least 1.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_teams: Option<u64>,
     /// The teams.
     pub teams: BTreeMap<String, Option<TeamSetupPatch>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyAllyTeamPatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyAllyTeamPatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyAllyTeamPatch")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyAllyTeamPatch, A::Error> {
+                let mut start_box = None;
+                let mut max_teams = None;
+                let mut teams = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "startBox" => member(&mut access, &mut start_box, "startBox")?,
+                        "maxTeams" => member(&mut access, &mut max_teams, "maxTeams")?,
+                        "teams" => member(&mut access, &mut teams, "teams")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyAllyTeamPatch {
+                    start_box,
+                    max_teams,
+                    teams: required(teams, "teams")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyAllyTeamPatch {
@@ -2605,55 +3123,80 @@ impl Validate for LobbyAllyTeamPatch {
 }
 
 /// A value of the `players` map of `LobbyUpdatedEventData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyPlayerPatch {
     /// The id.
     pub id: UserId,
     /// The ally team.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ally_team: Option<String>,
     /// The team.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
     /// The player.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub player: Option<String>,
     /// Whether it is ready.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_ready: Option<bool>,
     /// The asset status.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub asset_status: Option<AssetStatus>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyPlayerPatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyPlayerPatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyPlayerPatch")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyPlayerPatch, A::Error> {
+                let mut id = None;
+                let mut ally_team = None;
+                let mut team = None;
+                let mut player = None;
+                let mut is_ready = None;
+                let mut asset_status = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "allyTeam" => member(&mut access, &mut ally_team, "allyTeam")?,
+                        "team" => member(&mut access, &mut team, "team")?,
+                        "player" => member(&mut access, &mut player, "player")?,
+                        "isReady" => member(&mut access, &mut is_ready, "isReady")?,
+                        "assetStatus" => member(&mut access, &mut asset_status, "assetStatus")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyPlayerPatch {
+                    id: required(id, "id")?,
+                    ally_team,
+                    team,
+                    player,
+                    is_ready,
+                    asset_status,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyPlayerPatch {}
 
 /// A value of the `spectators` map of `LobbyUpdatedEventData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbySpectatorPatch {
     /// The id.
@@ -2661,141 +3204,224 @@ pub struct LobbySpectatorPatch {
     /// The join queue position.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_queue_position: Option<Option<f64>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbySpectatorPatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbySpectatorPatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbySpectatorPatch")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbySpectatorPatch, A::Error> {
+                let mut id = None;
+                let mut join_queue_position = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "joinQueuePosition" => {
+                            member(&mut access, &mut join_queue_position, "joinQueuePosition")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbySpectatorPatch {
+                    id: required(id, "id")?,
+                    join_queue_position,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbySpectatorPatch {}
 
 /// A value of the `bots` map of `LobbyUpdatedEventData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyBotPatch {
     /// The id.
     pub id: String,
     /// The host user id.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_user_id: Option<UserId>,
     /// The ally team.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ally_team: Option<String>,
     /// The team.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
     /// The player.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub player: Option<String>,
     /// The name.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Option<String>>,
     /// Short name of the bot. Used to uniquely identify which bot to run.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_name: Option<String>,
     /// The version.
     ///
     /// Required, but may be `null` (`None`).
-    #[serde(deserialize_with = "crate::field::nullable")]
     pub version: Option<String>,
     /// The options.
     ///
     /// Required, but may be `null` (`None`).
-    #[serde(deserialize_with = "crate::field::nullable")]
     pub options: Option<BTreeMap<String, Option<String>>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for LobbyBotPatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyBotPatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyBotPatch")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyBotPatch, A::Error> {
+                let mut id = None;
+                let mut host_user_id = None;
+                let mut ally_team = None;
+                let mut team = None;
+                let mut player = None;
+                let mut name = None;
+                let mut short_name = None;
+                let mut version = None;
+                let mut options = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "hostUserId" => member(&mut access, &mut host_user_id, "hostUserId")?,
+                        "allyTeam" => member(&mut access, &mut ally_team, "allyTeam")?,
+                        "team" => member(&mut access, &mut team, "team")?,
+                        "player" => member(&mut access, &mut player, "player")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "shortName" => member(&mut access, &mut short_name, "shortName")?,
+                        "version" => member(&mut access, &mut version, "version")?,
+                        "options" => member(&mut access, &mut options, "options")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyBotPatch {
+                    id: required(id, "id")?,
+                    host_user_id,
+                    ally_team,
+                    team,
+                    player,
+                    name,
+                    short_name,
+                    version: required(version, "version")?,
+                    options: required(options, "options")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for LobbyBotPatch {}
 
 /// The `currentVote` member of `LobbyUpdatedEventData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVotePatch {
     /// The id.
     pub id: String,
     /// The action.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<VoteAction>,
     /// The initiator.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub initiator: Option<UserId>,
     /// The voters.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voters: Option<BTreeMap<String, Voter>>,
     /// The until.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<UnixTime>,
     /// This many player must vote for the vote to be valid at all.
     ///
     /// At least 1.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quorum: Option<u64>,
     /// Votes passes when number(yes) >= majority.
     ///
     /// At least 1.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub majority: Option<u64>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyVotePatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyVotePatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyVotePatch")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyVotePatch, A::Error> {
+                let mut id = None;
+                let mut action = None;
+                let mut initiator = None;
+                let mut voters = None;
+                let mut until = None;
+                let mut quorum = None;
+                let mut majority = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "action" => member(&mut access, &mut action, "action")?,
+                        "initiator" => member(&mut access, &mut initiator, "initiator")?,
+                        "voters" => member(&mut access, &mut voters, "voters")?,
+                        "until" => member(&mut access, &mut until, "until")?,
+                        "quorum" => member(&mut access, &mut quorum, "quorum")?,
+                        "majority" => member(&mut access, &mut majority, "majority")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyVotePatch {
+                    id: required(id, "id")?,
+                    action,
+                    initiator,
+                    voters,
+                    until,
+                    quorum,
+                    majority,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyVotePatch {
@@ -2819,116 +3445,138 @@ impl Validate for LobbyVotePatch {
 }
 
 /// The data of the `lobby/updated` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyUpdatedEventData {
     /// The id.
     pub id: String,
     /// The name.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The map name.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub map_name: Option<String>,
     /// The engine version.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
     /// The game version.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub game_version: Option<String>,
     /// The game options.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub game_options: Option<BTreeMap<String, Option<GameOption>>>,
     /// The tags.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, Option<JsonObject>>>,
     /// The ally team config.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ally_team_config: Option<BTreeMap<String, Option<LobbyAllyTeamPatch>>>,
     /// The bosses.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bosses: Option<BTreeMap<String, Option<JsonObject>>>,
     /// The players.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub players: Option<BTreeMap<String, Option<LobbyPlayerPatch>>>,
     /// The spectators.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spectators: Option<BTreeMap<String, Option<LobbySpectatorPatch>>>,
     /// The bots.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bots: Option<BTreeMap<String, Option<LobbyBotPatch>>>,
     /// The current battle.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_battle: Option<Option<CurrentBattle>>,
     /// The current vote.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_vote: Option<Option<LobbyVotePatch>>,
     /// The vote history.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vote_history: Option<BTreeMap<String, Option<VoteHistoryEntry>>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyUpdatedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyUpdatedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyUpdatedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyUpdatedEventData, A::Error> {
+                let mut id = None;
+                let mut name = None;
+                let mut map_name = None;
+                let mut engine_version = None;
+                let mut game_version = None;
+                let mut game_options = None;
+                let mut tags = None;
+                let mut ally_team_config = None;
+                let mut bosses = None;
+                let mut players = None;
+                let mut spectators = None;
+                let mut bots = None;
+                let mut current_battle = None;
+                let mut current_vote = None;
+                let mut vote_history = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "mapName" => member(&mut access, &mut map_name, "mapName")?,
+                        "engineVersion" => {
+                            member(&mut access, &mut engine_version, "engineVersion")?
+                        }
+                        "gameVersion" => member(&mut access, &mut game_version, "gameVersion")?,
+                        "gameOptions" => member(&mut access, &mut game_options, "gameOptions")?,
+                        "tags" => member(&mut access, &mut tags, "tags")?,
+                        "allyTeamConfig" => {
+                            member(&mut access, &mut ally_team_config, "allyTeamConfig")?
+                        }
+                        "bosses" => member(&mut access, &mut bosses, "bosses")?,
+                        "players" => member(&mut access, &mut players, "players")?,
+                        "spectators" => member(&mut access, &mut spectators, "spectators")?,
+                        "bots" => member(&mut access, &mut bots, "bots")?,
+                        "currentBattle" => {
+                            member(&mut access, &mut current_battle, "currentBattle")?
+                        }
+                        "currentVote" => member(&mut access, &mut current_vote, "currentVote")?,
+                        "voteHistory" => member(&mut access, &mut vote_history, "voteHistory")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyUpdatedEventData {
+                    id: required(id, "id")?,
+                    name,
+                    map_name,
+                    engine_version,
+                    game_version,
+                    game_options,
+                    tags,
+                    ally_team_config,
+                    bosses,
+                    players,
+                    spectators,
+                    bots,
+                    current_battle,
+                    current_vote,
+                    vote_history,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyUpdatedEventData {
@@ -2957,7 +3605,7 @@ impl Validate for LobbyUpdatedEventData {
 }
 
 /// The data of the `lobby/voteEnded` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVoteEndedEventData {
     /// The id.
@@ -2967,6 +3615,39 @@ pub struct LobbyVoteEndedEventData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyVoteEndedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyVoteEndedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyVoteEndedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyVoteEndedEventData, A::Error> {
+                let mut id = None;
+                let mut outcome = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "outcome" => member(&mut access, &mut outcome, "outcome")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyVoteEndedEventData {
+                    id: required(id, "id")?,
+                    outcome: required(outcome, "outcome")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyVoteEndedEventData {}
@@ -2999,7 +3680,7 @@ impl LobbyVoteSubmitVote {
 impl Validate for LobbyVoteSubmitVote {}
 
 /// The data of the `lobby/voteSubmit` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LobbyVoteSubmitRequestData {
     /// The id.
@@ -3009,6 +3690,39 @@ pub struct LobbyVoteSubmitRequestData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for LobbyVoteSubmitRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = LobbyVoteSubmitRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct LobbyVoteSubmitRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<LobbyVoteSubmitRequestData, A::Error> {
+                let mut id = None;
+                let mut vote = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "vote" => member(&mut access, &mut vote, "vote")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(LobbyVoteSubmitRequestData {
+                    id: required(id, "id")?,
+                    vote: required(vote, "vote")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for LobbyVoteSubmitRequestData {}

@@ -5,8 +5,10 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
@@ -662,7 +664,7 @@ impl MatchmakingCancelledReason {
 impl Validate for MatchmakingCancelledReason {}
 
 /// The data of the `matchmaking/cancelled` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingCancelledEventData {
     /// The reason.
@@ -672,10 +674,40 @@ pub struct MatchmakingCancelledEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for MatchmakingCancelledEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MatchmakingCancelledEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MatchmakingCancelledEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MatchmakingCancelledEventData, A::Error> {
+                let mut reason = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "reason" => member(&mut access, &mut reason, "reason")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MatchmakingCancelledEventData {
+                    reason: required(reason, "reason")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MatchmakingCancelledEventData {}
 
 /// The data of the `matchmaking/found` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingFoundEventData {
     /// The queue id.
@@ -687,10 +719,43 @@ pub struct MatchmakingFoundEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for MatchmakingFoundEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MatchmakingFoundEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MatchmakingFoundEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MatchmakingFoundEventData, A::Error> {
+                let mut queue_id = None;
+                let mut timeout_ms = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "queueId" => member(&mut access, &mut queue_id, "queueId")?,
+                        "timeoutMs" => member(&mut access, &mut timeout_ms, "timeoutMs")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MatchmakingFoundEventData {
+                    queue_id: required(queue_id, "queueId")?,
+                    timeout_ms: required(timeout_ms, "timeoutMs")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MatchmakingFoundEventData {}
 
 /// The data of the `matchmaking/foundUpdate` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingFoundUpdateEventData {
     /// The ready count.
@@ -700,10 +765,40 @@ pub struct MatchmakingFoundUpdateEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for MatchmakingFoundUpdateEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MatchmakingFoundUpdateEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MatchmakingFoundUpdateEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MatchmakingFoundUpdateEventData, A::Error> {
+                let mut ready_count = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "readyCount" => member(&mut access, &mut ready_count, "readyCount")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MatchmakingFoundUpdateEventData {
+                    ready_count: required(ready_count, "readyCount")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MatchmakingFoundUpdateEventData {}
 
 /// An item of the `playlists` array of `MatchmakingListOkResponseData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingListPlaylist {
     /// The id.
@@ -729,10 +824,64 @@ pub struct MatchmakingListPlaylist {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for MatchmakingListPlaylist {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MatchmakingListPlaylist;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MatchmakingListPlaylist")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MatchmakingListPlaylist, A::Error> {
+                let mut id = None;
+                let mut version = None;
+                let mut name = None;
+                let mut num_of_teams = None;
+                let mut team_size = None;
+                let mut ranked = None;
+                let mut engines = None;
+                let mut games = None;
+                let mut maps = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "version" => member(&mut access, &mut version, "version")?,
+                        "name" => member(&mut access, &mut name, "name")?,
+                        "numOfTeams" => member(&mut access, &mut num_of_teams, "numOfTeams")?,
+                        "teamSize" => member(&mut access, &mut team_size, "teamSize")?,
+                        "ranked" => member(&mut access, &mut ranked, "ranked")?,
+                        "engines" => member(&mut access, &mut engines, "engines")?,
+                        "games" => member(&mut access, &mut games, "games")?,
+                        "maps" => member(&mut access, &mut maps, "maps")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MatchmakingListPlaylist {
+                    id: required(id, "id")?,
+                    version: required(version, "version")?,
+                    name: required(name, "name")?,
+                    num_of_teams: required(num_of_teams, "numOfTeams")?,
+                    team_size: required(team_size, "teamSize")?,
+                    ranked: required(ranked, "ranked")?,
+                    engines: required(engines, "engines")?,
+                    games: required(games, "games")?,
+                    maps: required(maps, "maps")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MatchmakingListPlaylist {}
 
 /// The data of a successful `matchmaking/list` response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingListOkResponseData {
     /// The playlists.
@@ -742,10 +891,40 @@ pub struct MatchmakingListOkResponseData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for MatchmakingListOkResponseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MatchmakingListOkResponseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MatchmakingListOkResponseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MatchmakingListOkResponseData, A::Error> {
+                let mut playlists = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "playlists" => member(&mut access, &mut playlists, "playlists")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MatchmakingListOkResponseData {
+                    playlists: required(playlists, "playlists")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MatchmakingListOkResponseData {}
 
 /// An item of the `queues` array of `MatchmakingQueueRequestData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueChoice {
     /// The id.
@@ -757,10 +936,40 @@ pub struct QueueChoice {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for QueueChoice {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = QueueChoice;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct QueueChoice")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<QueueChoice, A::Error> {
+                let mut id = None;
+                let mut version = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "id" => member(&mut access, &mut id, "id")?,
+                        "version" => member(&mut access, &mut version, "version")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(QueueChoice {
+                    id: required(id, "id")?,
+                    version: required(version, "version")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for QueueChoice {}
 
 /// The data of the `matchmaking/queue` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueueRequestData {
     /// The queues.
@@ -770,6 +979,36 @@ pub struct MatchmakingQueueRequestData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for MatchmakingQueueRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MatchmakingQueueRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MatchmakingQueueRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MatchmakingQueueRequestData, A::Error> {
+                let mut queues = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "queues" => member(&mut access, &mut queues, "queues")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MatchmakingQueueRequestData {
+                    queues: required(queues, "queues")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for MatchmakingQueueRequestData {
@@ -784,7 +1023,7 @@ impl Validate for MatchmakingQueueRequestData {
 }
 
 /// The data of the `matchmaking/queueUpdate` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueueUpdateEventData {
     /// The players queued.
@@ -794,10 +1033,42 @@ pub struct MatchmakingQueueUpdateEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for MatchmakingQueueUpdateEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MatchmakingQueueUpdateEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MatchmakingQueueUpdateEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MatchmakingQueueUpdateEventData, A::Error> {
+                let mut players_queued = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "playersQueued" => {
+                            member(&mut access, &mut players_queued, "playersQueued")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MatchmakingQueueUpdateEventData {
+                    players_queued: required(players_queued, "playersQueued")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MatchmakingQueueUpdateEventData {}
 
 /// The data of the `matchmaking/queuesJoined` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchmakingQueuesJoinedEventData {
     /// The queues.
@@ -807,6 +1078,36 @@ pub struct MatchmakingQueuesJoinedEventData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for MatchmakingQueuesJoinedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MatchmakingQueuesJoinedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MatchmakingQueuesJoinedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MatchmakingQueuesJoinedEventData, A::Error> {
+                let mut queues = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "queues" => member(&mut access, &mut queues, "queues")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MatchmakingQueuesJoinedEventData {
+                    queues: required(queues, "queues")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for MatchmakingQueuesJoinedEventData {

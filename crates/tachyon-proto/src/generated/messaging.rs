@@ -5,8 +5,10 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
@@ -230,7 +232,7 @@ impl Serialize for MessagingSubscribeReceivedResponse {
 }
 
 /// The `source` member of `MessagingReceivedEventData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum MessagingReceivedSource {
     /// `type: "player"`.
@@ -266,10 +268,110 @@ pub enum MessagingReceivedSource {
     },
 }
 
+impl<'de> Deserialize<'de> for MessagingReceivedSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The variant a tag value names: reads the variant's other members.
+        enum Tagged {
+            Player,
+            Party,
+            Lobby,
+        }
+        impl<'de> Visitor<'de> for Tagged {
+            type Value = MessagingReceivedSource;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    Tagged::Player => "struct variant MessagingReceivedSource::Player",
+                    Tagged::Party => "struct variant MessagingReceivedSource::Party",
+                    Tagged::Lobby => "struct variant MessagingReceivedSource::Lobby",
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MessagingReceivedSource, A::Error> {
+                match self {
+                    Tagged::Player => {
+                        let mut user_id = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(MessagingReceivedSource::Player {
+                            user_id: required(user_id, "userId")?,
+                            extra,
+                        })
+                    }
+                    Tagged::Party => {
+                        let mut party_id = None;
+                        let mut user_id = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "partyId" => member(&mut access, &mut party_id, "partyId")?,
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(MessagingReceivedSource::Party {
+                            party_id: required(party_id, "partyId")?,
+                            user_id: required(user_id, "userId")?,
+                            extra,
+                        })
+                    }
+                    Tagged::Lobby => {
+                        let mut lobby_id = None;
+                        let mut user_id = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "lobbyId" => member(&mut access, &mut lobby_id, "lobbyId")?,
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(MessagingReceivedSource::Lobby {
+                            lobby_id: required(lobby_id, "lobbyId")?,
+                            user_id: required(user_id, "userId")?,
+                            extra,
+                        })
+                    }
+                }
+            }
+        }
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MessagingReceivedSource;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("internally tagged enum MessagingReceivedSource")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                access: A,
+            ) -> Result<MessagingReceivedSource, A::Error> {
+                crate::field::tagged(access, "type", &["player", "party", "lobby"], |value| {
+                    match value {
+                        "player" => Some(Tagged::Player),
+                        "party" => Some(Tagged::Party),
+                        "lobby" => Some(Tagged::Lobby),
+                        _ => None,
+                    }
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MessagingReceivedSource {}
 
 /// The data of the `messaging/received` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingReceivedEventData {
     /// The message.
@@ -285,10 +387,49 @@ pub struct MessagingReceivedEventData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for MessagingReceivedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MessagingReceivedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MessagingReceivedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MessagingReceivedEventData, A::Error> {
+                let mut message = None;
+                let mut source = None;
+                let mut timestamp = None;
+                let mut marker = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "message" => member(&mut access, &mut message, "message")?,
+                        "source" => member(&mut access, &mut source, "source")?,
+                        "timestamp" => member(&mut access, &mut timestamp, "timestamp")?,
+                        "marker" => member(&mut access, &mut marker, "marker")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MessagingReceivedEventData {
+                    message: required(message, "message")?,
+                    source: required(source, "source")?,
+                    timestamp: required(timestamp, "timestamp")?,
+                    marker: required(marker, "marker")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MessagingReceivedEventData {}
 
 /// The `target` member of `MessagingSendRequestData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum MessagingSendTarget {
     /// `type: "player"`.
@@ -316,10 +457,94 @@ pub enum MessagingSendTarget {
     },
 }
 
+impl<'de> Deserialize<'de> for MessagingSendTarget {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The variant a tag value names: reads the variant's other members.
+        enum Tagged {
+            Player,
+            Party,
+            Lobby,
+        }
+        impl<'de> Visitor<'de> for Tagged {
+            type Value = MessagingSendTarget;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    Tagged::Player => "struct variant MessagingSendTarget::Player",
+                    Tagged::Party => "struct variant MessagingSendTarget::Party",
+                    Tagged::Lobby => "struct variant MessagingSendTarget::Lobby",
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MessagingSendTarget, A::Error> {
+                match self {
+                    Tagged::Player => {
+                        let mut user_id = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "userId" => member(&mut access, &mut user_id, "userId")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(MessagingSendTarget::Player {
+                            user_id: required(user_id, "userId")?,
+                            extra,
+                        })
+                    }
+                    Tagged::Party => {
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(MessagingSendTarget::Party { extra })
+                    }
+                    Tagged::Lobby => {
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(MessagingSendTarget::Lobby { extra })
+                    }
+                }
+            }
+        }
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MessagingSendTarget;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("internally tagged enum MessagingSendTarget")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                access: A,
+            ) -> Result<MessagingSendTarget, A::Error> {
+                crate::field::tagged(access, "type", &["player", "party", "lobby"], |value| {
+                    match value {
+                        "player" => Some(Tagged::Player),
+                        "party" => Some(Tagged::Party),
+                        "lobby" => Some(Tagged::Lobby),
+                        _ => None,
+                    }
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MessagingSendTarget {}
 
 /// The data of the `messaging/send` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingSendRequestData {
     /// The target.
@@ -331,6 +556,39 @@ pub struct MessagingSendRequestData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for MessagingSendRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MessagingSendRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MessagingSendRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MessagingSendRequestData, A::Error> {
+                let mut target = None;
+                let mut message = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "target" => member(&mut access, &mut target, "target")?,
+                        "message" => member(&mut access, &mut message, "message")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MessagingSendRequestData {
+                    target: required(target, "target")?,
+                    message: required(message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for MessagingSendRequestData {
@@ -345,7 +603,7 @@ impl Validate for MessagingSendRequestData {
 }
 
 /// The `since` member of `MessagingSubscribeReceivedRequestData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum MessagingSubscribeReceivedSince {
     /// `type: "from_start"`.
@@ -373,30 +631,142 @@ pub enum MessagingSubscribeReceivedSince {
     },
 }
 
+impl<'de> Deserialize<'de> for MessagingSubscribeReceivedSince {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The variant a tag value names: reads the variant's other members.
+        enum Tagged {
+            FromStart,
+            Latest,
+            Marker,
+        }
+        impl<'de> Visitor<'de> for Tagged {
+            type Value = MessagingSubscribeReceivedSince;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    Tagged::FromStart => {
+                        "struct variant MessagingSubscribeReceivedSince::FromStart"
+                    }
+                    Tagged::Latest => "struct variant MessagingSubscribeReceivedSince::Latest",
+                    Tagged::Marker => "struct variant MessagingSubscribeReceivedSince::Marker",
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MessagingSubscribeReceivedSince, A::Error> {
+                match self {
+                    Tagged::FromStart => {
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(MessagingSubscribeReceivedSince::FromStart { extra })
+                    }
+                    Tagged::Latest => {
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(MessagingSubscribeReceivedSince::Latest { extra })
+                    }
+                    Tagged::Marker => {
+                        let mut value = None;
+                        let mut extra = JsonObject::new();
+                        while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                            match member_name.as_str() {
+                                "value" => member(&mut access, &mut value, "value")?,
+                                "type" => return Err(de::Error::duplicate_field("type")),
+                                _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                            }
+                        }
+                        Ok(MessagingSubscribeReceivedSince::Marker {
+                            value: required(value, "value")?,
+                            extra,
+                        })
+                    }
+                }
+            }
+        }
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MessagingSubscribeReceivedSince;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("internally tagged enum MessagingSubscribeReceivedSince")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                access: A,
+            ) -> Result<MessagingSubscribeReceivedSince, A::Error> {
+                crate::field::tagged(
+                    access,
+                    "type",
+                    &["from_start", "latest", "marker"],
+                    |value| match value {
+                        "from_start" => Some(Tagged::FromStart),
+                        "latest" => Some(Tagged::Latest),
+                        "marker" => Some(Tagged::Marker),
+                        _ => None,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MessagingSubscribeReceivedSince {}
 
 /// The data of the `messaging/subscribeReceived` request.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingSubscribeReceivedRequestData {
     /// The since.
     ///
     /// Defaults to `{"type":"latest"}` when absent.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<MessagingSubscribeReceivedSince>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for MessagingSubscribeReceivedRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MessagingSubscribeReceivedRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MessagingSubscribeReceivedRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MessagingSubscribeReceivedRequestData, A::Error> {
+                let mut since = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "since" => member(&mut access, &mut since, "since")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MessagingSubscribeReceivedRequestData { since, extra })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for MessagingSubscribeReceivedRequestData {}
 
 /// The data of a successful `messaging/subscribeReceived` response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingSubscribeReceivedOkResponseData {
     /// Set to true when the marker sent doesn't match any message stored by the server.
@@ -404,6 +774,38 @@ pub struct MessagingSubscribeReceivedOkResponseData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for MessagingSubscribeReceivedOkResponseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = MessagingSubscribeReceivedOkResponseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct MessagingSubscribeReceivedOkResponseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<MessagingSubscribeReceivedOkResponseData, A::Error> {
+                let mut has_missed_messages = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "hasMissedMessages" => {
+                            member(&mut access, &mut has_missed_messages, "hasMissedMessages")?
+                        }
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(MessagingSubscribeReceivedOkResponseData {
+                    has_missed_messages: required(has_missed_messages, "hasMissedMessages")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for MessagingSubscribeReceivedOkResponseData {}

@@ -5,8 +5,10 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError};
 
@@ -591,7 +593,7 @@ impl Serialize for PartyUpdatedEvent {
 }
 
 /// The data of the `party/acceptInvite` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyAcceptInviteRequestData {
     /// The party id.
@@ -601,10 +603,40 @@ pub struct PartyAcceptInviteRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for PartyAcceptInviteRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyAcceptInviteRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyAcceptInviteRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<PartyAcceptInviteRequestData, A::Error> {
+                let mut party_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "partyId" => member(&mut access, &mut party_id, "partyId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyAcceptInviteRequestData {
+                    party_id: required(party_id, "partyId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for PartyAcceptInviteRequestData {}
 
 /// The data of the `party/cancelInvite` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyCancelInviteRequestData {
     /// The user id.
@@ -614,10 +646,40 @@ pub struct PartyCancelInviteRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for PartyCancelInviteRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyCancelInviteRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyCancelInviteRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<PartyCancelInviteRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyCancelInviteRequestData {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for PartyCancelInviteRequestData {}
 
 /// The data of a successful `party/create` response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyCreateOkResponseData {
     /// The party.
@@ -625,6 +687,36 @@ pub struct PartyCreateOkResponseData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for PartyCreateOkResponseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyCreateOkResponseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyCreateOkResponseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<PartyCreateOkResponseData, A::Error> {
+                let mut party = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "party" => member(&mut access, &mut party, "party")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyCreateOkResponseData {
+                    party: required(party, "party")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for PartyCreateOkResponseData {
@@ -639,7 +731,7 @@ impl Validate for PartyCreateOkResponseData {
 }
 
 /// The data of the `party/declineInvite` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyDeclineInviteRequestData {
     /// The party id.
@@ -649,10 +741,40 @@ pub struct PartyDeclineInviteRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for PartyDeclineInviteRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyDeclineInviteRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyDeclineInviteRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<PartyDeclineInviteRequestData, A::Error> {
+                let mut party_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "partyId" => member(&mut access, &mut party_id, "partyId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyDeclineInviteRequestData {
+                    party_id: required(party_id, "partyId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for PartyDeclineInviteRequestData {}
 
 /// The data of the `party/invite` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyInviteRequestData {
     /// The user id.
@@ -662,10 +784,40 @@ pub struct PartyInviteRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for PartyInviteRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyInviteRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyInviteRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<PartyInviteRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyInviteRequestData {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for PartyInviteRequestData {}
 
 /// The data of the `party/invited` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyInvitedEventData {
     /// The party.
@@ -673,6 +825,36 @@ pub struct PartyInvitedEventData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for PartyInvitedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyInvitedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyInvitedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<PartyInvitedEventData, A::Error> {
+                let mut party = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "party" => member(&mut access, &mut party, "party")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyInvitedEventData {
+                    party: required(party, "party")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for PartyInvitedEventData {
@@ -687,7 +869,7 @@ impl Validate for PartyInvitedEventData {
 }
 
 /// The data of the `party/kickMember` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyKickMemberRequestData {
     /// The user id.
@@ -697,10 +879,40 @@ pub struct PartyKickMemberRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for PartyKickMemberRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyKickMemberRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyKickMemberRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<PartyKickMemberRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyKickMemberRequestData {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for PartyKickMemberRequestData {}
 
 /// The data of the `party/removed` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyRemovedEventData {
     /// The party id.
@@ -708,6 +920,36 @@ pub struct PartyRemovedEventData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for PartyRemovedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = PartyRemovedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct PartyRemovedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<PartyRemovedEventData, A::Error> {
+                let mut party_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "partyId" => member(&mut access, &mut party_id, "partyId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(PartyRemovedEventData {
+                    party_id: required(party_id, "partyId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for PartyRemovedEventData {}

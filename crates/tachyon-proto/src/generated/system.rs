@@ -3,8 +3,12 @@
 
 //! The `system/*` commands: their messages, data and failure reasons.
 
-use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
 
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::Validate;
 
@@ -134,7 +138,7 @@ impl Serialize for SystemServerStatsResponse {
 }
 
 /// The data of the `system/disconnect` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemDisconnectRequestData {
     /// The reason.
@@ -144,10 +148,40 @@ pub struct SystemDisconnectRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for SystemDisconnectRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = SystemDisconnectRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct SystemDisconnectRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<SystemDisconnectRequestData, A::Error> {
+                let mut reason = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "reason" => member(&mut access, &mut reason, "reason")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(SystemDisconnectRequestData {
+                    reason: required(reason, "reason")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for SystemDisconnectRequestData {}
 
 /// The data of a successful `system/serverStats` response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemServerStatsOkResponseData {
     /// The user count.
@@ -155,6 +189,36 @@ pub struct SystemServerStatsOkResponseData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for SystemServerStatsOkResponseData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = SystemServerStatsOkResponseData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct SystemServerStatsOkResponseData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<SystemServerStatsOkResponseData, A::Error> {
+                let mut user_count = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userCount" => member(&mut access, &mut user_count, "userCount")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(SystemServerStatsOkResponseData {
+                    user_count: required(user_count, "userCount")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for SystemServerStatsOkResponseData {}

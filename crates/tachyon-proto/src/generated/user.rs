@@ -5,8 +5,10 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::field::{MemberName, member, required};
 use crate::message::*;
 use crate::validate::{Path, Validate, ValidationError, check};
 
@@ -508,7 +510,7 @@ impl Serialize for UserUpdatedEvent {
 }
 
 /// The data of the `user/info` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfoRequestData {
     /// The user id.
@@ -518,10 +520,40 @@ pub struct UserInfoRequestData {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for UserInfoRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = UserInfoRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct UserInfoRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<UserInfoRequestData, A::Error> {
+                let mut user_id = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(UserInfoRequestData {
+                    user_id: required(user_id, "userId")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for UserInfoRequestData {}
 
 /// The `reason` member of `UserReportRequestData`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserReportReason {
     /// The type.
@@ -531,10 +563,40 @@ pub struct UserReportReason {
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for UserReportReason {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = UserReportReason;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct UserReportReason")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<UserReportReason, A::Error> {
+                let mut r#type = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "type" => member(&mut access, &mut r#type, "type")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(UserReportReason {
+                    r#type: required(r#type, "type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for UserReportReason {}
 
 /// The data of the `user/report` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserReportRequestData {
     /// The user ids.
@@ -542,21 +604,53 @@ pub struct UserReportRequestData {
     /// The reason.
     pub reason: UserReportReason,
     /// The message.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
 }
 
+impl<'de> Deserialize<'de> for UserReportRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = UserReportRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct UserReportRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<UserReportRequestData, A::Error> {
+                let mut user_ids = None;
+                let mut reason = None;
+                let mut message = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userIds" => member(&mut access, &mut user_ids, "userIds")?,
+                        "reason" => member(&mut access, &mut reason, "reason")?,
+                        "message" => member(&mut access, &mut message, "message")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(UserReportRequestData {
+                    user_ids: required(user_ids, "userIds")?,
+                    reason: required(reason, "reason")?,
+                    message,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 impl Validate for UserReportRequestData {}
 
 /// The data of the `user/self` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSelfEventData {
     /// The user.
@@ -564,6 +658,36 @@ pub struct UserSelfEventData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for UserSelfEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = UserSelfEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct UserSelfEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<UserSelfEventData, A::Error> {
+                let mut user = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "user" => member(&mut access, &mut user, "user")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(UserSelfEventData {
+                    user: required(user, "user")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for UserSelfEventData {
@@ -578,7 +702,7 @@ impl Validate for UserSelfEventData {
 }
 
 /// The data of the `user/subscribeUpdates` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSubscribeUpdatesRequestData {
     /// The user ids.
@@ -588,6 +712,36 @@ pub struct UserSubscribeUpdatesRequestData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for UserSubscribeUpdatesRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = UserSubscribeUpdatesRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct UserSubscribeUpdatesRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<UserSubscribeUpdatesRequestData, A::Error> {
+                let mut user_ids = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userIds" => member(&mut access, &mut user_ids, "userIds")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(UserSubscribeUpdatesRequestData {
+                    user_ids: required(user_ids, "userIds")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for UserSubscribeUpdatesRequestData {
@@ -603,7 +757,7 @@ impl Validate for UserSubscribeUpdatesRequestData {
 }
 
 /// The data of the `user/unsubscribeUpdates` request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUnsubscribeUpdatesRequestData {
     /// The user ids.
@@ -613,6 +767,36 @@ pub struct UserUnsubscribeUpdatesRequestData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for UserUnsubscribeUpdatesRequestData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = UserUnsubscribeUpdatesRequestData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct UserUnsubscribeUpdatesRequestData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<UserUnsubscribeUpdatesRequestData, A::Error> {
+                let mut user_ids = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userIds" => member(&mut access, &mut user_ids, "userIds")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(UserUnsubscribeUpdatesRequestData {
+                    user_ids: required(user_ids, "userIds")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for UserUnsubscribeUpdatesRequestData {
@@ -628,72 +812,88 @@ impl Validate for UserUnsubscribeUpdatesRequestData {
 }
 
 /// An item of the `users` array of `UserUpdatedEventData`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdate {
     /// The user id.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<UserId>,
     /// The username.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// The display name.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// The clan base data.
     ///
     /// `None` when absent, `Some(None)` when `null` (in a merge patch: removed).
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub clan_base_data: Option<Option<ClanBaseData>>,
     /// The country code.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// The status.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<UserStatus>,
     /// The rating.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
     /// The roles.
     ///
     /// No item twice.
-    #[serde(
-        default,
-        deserialize_with = "crate::field::present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<UserRole>>,
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for UserUpdate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = UserUpdate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct UserUpdate")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<UserUpdate, A::Error> {
+                let mut user_id = None;
+                let mut username = None;
+                let mut display_name = None;
+                let mut clan_base_data = None;
+                let mut country_code = None;
+                let mut status = None;
+                let mut rating = None;
+                let mut roles = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "userId" => member(&mut access, &mut user_id, "userId")?,
+                        "username" => member(&mut access, &mut username, "username")?,
+                        "displayName" => member(&mut access, &mut display_name, "displayName")?,
+                        "clanBaseData" => member(&mut access, &mut clan_base_data, "clanBaseData")?,
+                        "countryCode" => member(&mut access, &mut country_code, "countryCode")?,
+                        "status" => member(&mut access, &mut status, "status")?,
+                        "rating" => member(&mut access, &mut rating, "rating")?,
+                        "roles" => member(&mut access, &mut roles, "roles")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(UserUpdate {
+                    user_id,
+                    username,
+                    display_name,
+                    clan_base_data,
+                    country_code,
+                    status,
+                    rating,
+                    roles,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for UserUpdate {
@@ -717,7 +917,7 @@ impl Validate for UserUpdate {
 }
 
 /// The data of the `user/updated` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdatedEventData {
     /// The users.
@@ -725,6 +925,36 @@ pub struct UserUpdatedEventData {
     /// Members the schema does not name, kept as they came (its objects are open).
     #[serde(flatten)]
     pub extra: JsonObject,
+}
+
+impl<'de> Deserialize<'de> for UserUpdatedEventData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = UserUpdatedEventData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct UserUpdatedEventData")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<UserUpdatedEventData, A::Error> {
+                let mut users = None;
+                let mut extra = JsonObject::new();
+                while let Some(member_name) = access.next_key::<MemberName<'de>>()? {
+                    match member_name.as_str() {
+                        "users" => member(&mut access, &mut users, "users")?,
+                        _ => crate::field::extra(&mut access, &mut extra, member_name)?,
+                    }
+                }
+                Ok(UserUpdatedEventData {
+                    users: required(users, "users")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl Validate for UserUpdatedEventData {

@@ -32,7 +32,29 @@ pub(crate) fn shared_dir() -> Option<PathBuf> {
 pub(crate) fn compiled_validator(shared: &Path) -> jsonschema::Validator {
     let text = fs::read_to_string(shared.join("tachyon/schema/compiled.json")).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    jsonschema::validator_for(&schema).unwrap()
+    validator(&schema)
+}
+
+/// A validator for `schema` that asserts the formats the official validators
+/// assert: jsonschema's draft-07 ones, and `uuid`, which ajv-formats adds.
+pub(crate) fn validator(schema: &serde_json::Value) -> jsonschema::Validator {
+    jsonschema::options()
+        .with_format("uuid", ajv_uuid)
+        .build(schema)
+        .unwrap()
+}
+
+/// ajv-formats' `uuid`: `/^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i`,
+/// written here against a template so as not to share code with the crate.
+fn ajv_uuid(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let rest = lower.strip_prefix("urn:uuid:").unwrap_or(&lower);
+    const TEMPLATE: &str = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    rest.chars().count() == TEMPLATE.len()
+        && rest.chars().zip(TEMPLATE.chars()).all(|(c, t)| match t {
+            'x' => c.is_ascii_digit() || ('a'..='f').contains(&c),
+            _ => c == t,
+        })
 }
 
 /// Every official example as `(path under examples/, text)`, sorted by path.

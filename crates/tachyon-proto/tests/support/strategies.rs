@@ -277,7 +277,7 @@ pub(crate) fn ally_team_config() -> BoxedStrategy<Vec<AllyTeamSetup>> {
 }
 
 pub(crate) fn battle_id() -> BoxedStrategy<String> {
-    text().boxed()
+    pattern("(urn:uuid:)?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}").boxed()
 }
 
 pub(crate) fn clan_id() -> BoxedStrategy<String> {
