@@ -1,0 +1,184 @@
+//! Live traffic: what a protocol plugs in so wirescope can proxy, check, record,
+//! replay, serve and connect to it.
+//!
+//! A protocol is one module under `live/` implementing [`LiveProtocol`]. Everything
+//! transport-shaped (the proxies, the capture format, the JSON and transcript
+//! output, reading the user's lines) is shared and knows no protocol.
+//!
+//! Words used throughout: the *client* is the side that connected to wirescope's
+//! listening address (or, for `connect`, wirescope itself); the *server* is the
+//! upstream (or, for `serve`, wirescope itself). For peer-to-peer protocols the
+//! names only say who dialled whom.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+/// Errors out of the async plumbing.
+pub(crate) type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// A boxed future, so protocol modules stay object-safe and free of async traits.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Which way a frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Direction {
+    /// From the client to the server.
+    ToServer,
+    /// From the server to the client.
+    ToClient,
+}
+
+impl Direction {
+    /// The capture file's and the JSON output's spelling: `c>s` or `s>c`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Direction::ToServer => "c>s",
+            Direction::ToClient => "s>c",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a protocol's frames travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wire {
+    /// WebSocket messages; `wss` upstreams and listeners are supported.
+    WebSocket,
+    /// TCP with a 4-byte big-endian length before each frame.
+    LengthPrefixedTcp,
+    /// One frame per UDP datagram.
+    Udp,
+}
+
+/// What one observed frame carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FrameData {
+    /// The connection (or, for UDP, the first datagram of a client address) opened.
+    Open,
+    /// A WebSocket text message.
+    Text(String),
+    /// A WebSocket binary message, one length-prefixed TCP frame's body, or one
+    /// UDP datagram.
+    Binary(Vec<u8>),
+    /// A close: the WebSocket close frame's code and reason (`None` when it had no
+    /// code), or the end of a TCP stream (`None`).
+    Close(Option<(u16, String)>),
+}
+
+/// One frame of one conversation, as the proxy saw it or a capture recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame {
+    /// Which conversation: the proxy numbers accepted connections (UDP: client
+    /// addresses) from 1.
+    pub(crate) conn: u64,
+    /// Time since the capture started.
+    pub(crate) at: Duration,
+    /// Which way it went.
+    pub(crate) direction: Direction,
+    /// What it carried.
+    pub(crate) data: FrameData,
+}
+
+/// What a protocol makes of one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Observation {
+    /// A short name of the frame's kind (`HELLO`, `battle/start/request`, `ACK`,
+    /// `open`, `close`, `(bad frame)`…).
+    pub(crate) kind: String,
+    /// The decoded frame rendered as JSON (the same rendering `encode` reads), or
+    /// the decoder's exact error (its `Display`, then its `Debug` in brackets, as
+    /// `decode` prints it).
+    pub(crate) value: Result<serde_json::Value, String>,
+    /// The conversation rules this frame broke, each the machine's exact error.
+    pub(crate) violations: Vec<String>,
+}
+
+/// Tracks one conversation from both directions and checks it against the
+/// protocol's rules, reusing the protocol crate's own machines, state tables and
+/// pending tables rather than restating them.
+///
+/// Deterministic: given the same frames at the same times it says the same things,
+/// which is what makes a replayed capture match the live transcript.
+pub(crate) trait Observer: Send {
+    /// Decodes and checks one frame seen at `now`.
+    fn observe(&mut self, now: Instant, frame: &Frame) -> Observation;
+
+    /// The next instant at which a rule can be broken by silence (a heartbeat or
+    /// handshake deadline), if any.
+    fn poll_deadline(&self) -> Option<Instant>;
+
+    /// Time reached `now` with no frame: the violations of deadlines passed by then
+    /// (each the machine's exact error).
+    fn on_deadline(&mut self, now: Instant) -> Vec<String>;
+}
+
+/// The options a peer of any protocol may need; each protocol reads the ones it
+/// uses and says in its `--help` text which.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerOptions {
+    /// A password (litebridge) or secret.
+    pub(crate) password: Option<String>,
+    /// A token (Tachyon's access token, Tipt's sign-in token).
+    pub(crate) token: Option<String>,
+    /// A subprotocol or protocol version to offer or accept.
+    pub(crate) version: Option<String>,
+    /// PEM file of trusted roots for `wss` (connect, and proxy upstreams).
+    pub(crate) roots: Option<PathBuf>,
+    /// Serve `wss` with a certificate made on the spot for this host name; its PEM
+    /// is written where `cert_out` says so a client can trust it.
+    pub(crate) self_signed: Option<String>,
+    /// Where to write a made-on-the-spot certificate's PEM.
+    pub(crate) cert_out: Option<PathBuf>,
+    /// This peer's node id or name (ptpchat, Tipt, regnode).
+    pub(crate) node_id: Option<String>,
+    /// Directory of identity material (regnode certificates and keys).
+    pub(crate) identity: Option<PathBuf>,
+}
+
+/// Where `serve` and `connect` print and what they read: the user's lines on the
+/// way in, one rendered line per event on the way out. Tests supply their own.
+pub(crate) struct Console {
+    /// One message per line, in the JSON rendering `encode` reads; `None` is the
+    /// end of input (the peer then closes gracefully).
+    pub(crate) input: tokio::sync::mpsc::Receiver<String>,
+    /// Everything the peer prints: received frames decoded, what it sent, events,
+    /// errors for lines it could not send.
+    pub(crate) output: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+/// One protocol's plug: everything live traffic needs from it.
+pub(crate) trait LiveProtocol {
+    /// Its command-line name, also written in captures.
+    const NAME: &'static str;
+    /// How its frames travel.
+    const WIRE: Wire;
+
+    /// A fresh observer for one conversation starting at `start`.
+    fn observer(options: &PeerOptions, start: Instant) -> Box<dyn Observer>;
+
+    /// Runs a server of the protocol on `listen` until the console's input ends,
+    /// printing what it receives and sending what the user types.
+    fn serve(
+        options: PeerOptions,
+        listen: SocketAddr,
+        console: Console,
+    ) -> BoxFuture<Result<(), Failure>>;
+
+    /// Connects a client of the protocol to `target` (a URL for WebSocket, an
+    /// address otherwise) and runs it until the console's input ends or the server
+    /// closes, printing what it receives and sending what the user types.
+    fn connect(
+        options: PeerOptions,
+        target: String,
+        console: Console,
+    ) -> BoxFuture<Result<(), Failure>>;
+}
