@@ -243,6 +243,34 @@ impl Connection {
         Ok(message_id)
     }
 
+    /// Records `command` as sent by this side without this machine, as a monitor
+    /// of a connection does (`wirescope proxy` keeps one machine per side and
+    /// feeds each what the other side sends): a request then awaits its response
+    /// under the `messageId` it carries, with the request timeout; a response
+    /// settles the peer's request it answers, if that is still unanswered here
+    /// (this machine may have refused it already); an event changes nothing.
+    ///
+    /// Nothing is sent and nothing is checked beyond the pending table: the
+    /// receiving side checks the command when it arrives.
+    pub fn record_sent(&mut self, now: Instant, command: &Command) -> Result<(), CallError> {
+        if self.state != State::Open {
+            return Err(CallError::NotOpen);
+        }
+        let message_id = command.message_id();
+        match command.kind() {
+            MessageKind::Request => {
+                let timeout = deadline(now, self.config.request_timeout);
+                self.outgoing
+                    .insert(message_id.to_owned(), timeout, command.command_id())?;
+            }
+            MessageKind::Response => {
+                self.incoming.remove(message_id);
+            }
+            MessageKind::Event => {}
+        }
+        Ok(())
+    }
+
     /// Closes the connection with `close` (1000 when all is well, 1008 with a
     /// short reason when something went wrong).
     pub fn close(&mut self, close: Close) {

@@ -174,6 +174,45 @@ impl Client {
         self.link.answer_error(id, err.as_raw())
     }
 
+    /// Records `frame` as sent by this client without this machine, as a monitor
+    /// of a connection does (`wirescope proxy` keeps a node and a client machine
+    /// and feeds each what the other side sends): a request then awaits the
+    /// node's response, with its timeout; a response settles the node's request
+    /// it answers and gives its `reqt`, `None` when no request with its id is
+    /// unanswered here; an event changes nothing.
+    ///
+    /// The HANDSHAKE recorded before the node has answered one replaces the one
+    /// this machine made on open, so the node's answer is awaited under the id
+    /// the client actually used. Nothing is sent. Any other request or event
+    /// needs the node to have called the client compatible, as the client's own
+    /// calls do ([`CallError::NotReady`]); a request's id must not await a
+    /// response already ([`CallError::Pending`]). The node side checks the rest
+    /// when the frame arrives.
+    pub fn record_sent(
+        &mut self,
+        now: Instant,
+        frame: &Frame<'_>,
+    ) -> Result<Option<u8>, CallError> {
+        match (self.state, frame.kind) {
+            (State::Handshaking { id }, FrameKind::Request { reqt: 0, .. }) => {
+                self.link.forget(id);
+                self.link
+                    .record_sent(now, self.config.handshake_timeout, frame)?;
+                self.state = State::Handshaking { id: frame.id };
+                Ok(None)
+            }
+            (_, FrameKind::Response { .. } | FrameKind::Error { .. }) => {
+                self.link
+                    .record_sent(now, self.config.request_timeout, frame)
+            }
+            _ => {
+                self.require_open()?;
+                self.link
+                    .record_sent(now, self.config.request_timeout, frame)
+            }
+        }
+    }
+
     /// Closes the connection with 1000.
     pub fn close(&mut self) {
         if matches!(self.state, State::Handshaking { .. } | State::Open) {

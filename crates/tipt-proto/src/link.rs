@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use proto_core::{Close, IdAllocator, Outbox, Output, Payload, PendingTable, deadline};
+use proto_core::{
+    Close, IdAllocator, Outbox, Output, Payload, PendingError, PendingTable, deadline,
+};
 
 use crate::body::Body;
 use crate::error::{CallError, InputError};
@@ -85,6 +87,37 @@ impl<E> Link<E> {
         self.sent.insert(id, deadline(now, timeout), reqt)?;
         self.send(id, FrameKind::Request { reqt, body });
         Ok(id)
+    }
+
+    /// Records a frame this side sent without the machine (see the machines'
+    /// `record_sent`): a request awaits its response until `timeout` has passed; a
+    /// response settles the peer's request and gives its `reqt`, `None` when none
+    /// with that id is unanswered here.
+    pub(crate) fn record_sent(
+        &mut self,
+        now: Instant,
+        timeout: Duration,
+        frame: &Frame<'_>,
+    ) -> Result<Option<u8>, CallError> {
+        match frame.kind {
+            FrameKind::Request { reqt, .. } => {
+                // A timed-out request's id stays reserved until its late response.
+                if self.abandoned.contains(&frame.id) {
+                    return Err(CallError::Pending(PendingError::Duplicate));
+                }
+                self.sent.insert(frame.id, deadline(now, timeout), reqt)?;
+                Ok(None)
+            }
+            FrameKind::Response { .. } | FrameKind::Error { .. } => {
+                Ok(self.received.remove(&frame.id))
+            }
+            FrameKind::Event { .. } => Ok(None),
+        }
+    }
+
+    /// Stops awaiting the response to this side's request `id`.
+    pub(crate) fn forget(&mut self, id: u8) {
+        self.sent.remove(&id);
     }
 
     /// The `reqt` of the request a response with `id` answers; `Ok(None)` for a

@@ -184,6 +184,35 @@ impl Node {
         Ok(())
     }
 
+    /// Records `frame` as sent by this node without this machine, as a monitor
+    /// of a connection does (`wirescope proxy` keeps a node and a client machine
+    /// and feeds each what the other side sends): a request then awaits the
+    /// client's response, with the request timeout; a response settles the
+    /// client's request it answers and gives that request's type, `None` when no
+    /// request with its id is unanswered here (this machine refused it already);
+    /// an event changes nothing.
+    ///
+    /// Nothing is sent. A request or event needs the handshake done
+    /// ([`CallError::NotReady`]); a request's id must not await a response
+    /// already ([`CallError::Pending`]). The client side checks the rest when the
+    /// frame arrives.
+    pub fn record_sent(
+        &mut self,
+        now: Instant,
+        frame: &Frame<'_>,
+    ) -> Result<Option<NodeRequestType>, CallError> {
+        if !matches!(
+            frame.kind,
+            FrameKind::Response { .. } | FrameKind::Error { .. }
+        ) {
+            self.require_open()?;
+        }
+        let reqt = self
+            .link
+            .record_sent(now, self.config.request_timeout, frame)?;
+        Ok(reqt.map(NodeRequestType))
+    }
+
     /// Closes the connection with `close`.
     pub fn close(&mut self, close: Close) {
         if matches!(self.state, State::AwaitingHandshake { .. } | State::Open) {

@@ -943,3 +943,111 @@ fn closing_fails_pending_requests_on_both_sides() {
         Err(CallError::UnknownRequest(id.0))
     );
 }
+
+#[test]
+fn a_monitor_records_what_each_side_sent_and_checks_the_answers() {
+    let t0 = Instant::now();
+    // A monitor's two machines: the node side receives the client's frames, the
+    // client side the node's; each records what its own side sent.
+    let mut node_side = Node::new(NodeConfig::new()).unwrap();
+    let mut client_side = Client::new(ClientConfig::new()).unwrap();
+    node_side.handle_input(t0, Input::opened()).unwrap();
+    client_side.handle_input(t0, Input::opened()).unwrap();
+    drain(&mut client_side);
+
+    // The client's HANDSHAKE, with an id the machine would not have picked.
+    let hello = handshake(7, "1.0.0");
+    node_side.handle_input(t0, Input::binary(&hello)).unwrap();
+    let answer = drain(&mut node_side).frames.remove(0);
+    assert_eq!(
+        client_side.record_sent(t0, &decode(&hello).unwrap()),
+        Ok(None)
+    );
+    // The node's answer to it: the handshake is awaited under id 7.
+    client_side
+        .handle_input(t0, Input::binary(&answer))
+        .unwrap();
+    assert!(client_side.is_open());
+    assert_eq!(
+        node_side.record_sent(t0, &decode(&answer).unwrap()),
+        Ok(None)
+    );
+
+    // SIGN_IN and its answer: the node side learns what the answer settled.
+    let sign_in = request(3, NodeRequestType::SIGN_IN, None);
+    node_side.handle_input(t0, Input::binary(&sign_in)).unwrap();
+    drain(&mut node_side);
+    client_side
+        .record_sent(t0, &decode(&sign_in).unwrap())
+        .unwrap();
+    // Its id again, while it awaits its response.
+    assert_eq!(
+        client_side.record_sent(t0, &decode(&sign_in).unwrap()),
+        Err(CallError::Pending(proto_core::PendingError::Duplicate))
+    );
+    let signed_in = encode(&Frame {
+        id: 3,
+        ver: None,
+        kind: FrameKind::Response { body: None },
+    });
+    client_side
+        .handle_input(t0, Input::binary(&signed_in))
+        .unwrap();
+    assert_eq!(
+        node_side.record_sent(t0, &decode(&signed_in).unwrap()),
+        Ok(Some(NodeRequestType::SIGN_IN))
+    );
+    assert_eq!(
+        node_side.record_sent(t0, &decode(&signed_in).unwrap()),
+        Ok(None)
+    );
+
+    // The node's own request: the client side owes the answer, the node side
+    // awaits it.
+    let ask = encode(&Frame {
+        id: 0,
+        ver: None,
+        kind: FrameKind::Request {
+            reqt: 0x05,
+            body: None,
+        },
+    });
+    client_side.handle_input(t0, Input::binary(&ask)).unwrap();
+    drain(&mut client_side);
+    node_side.record_sent(t0, &decode(&ask).unwrap()).unwrap();
+    assert_eq!(node_side.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+    let reply = encode(&Frame {
+        id: 0,
+        ver: None,
+        kind: FrameKind::Response { body: None },
+    });
+    node_side.handle_input(t0, Input::binary(&reply)).unwrap();
+    assert_eq!(
+        client_side.record_sent(t0, &decode(&reply).unwrap()),
+        Ok(Some(0x05))
+    );
+    // A second answer matches nothing any more.
+    assert_eq!(
+        node_side.handle_input(t0, Input::binary(&reply)),
+        Err(InputError::UnmatchedResponse(0))
+    );
+    assert!(drain(&mut node_side).frames.is_empty(), "nothing is sent");
+}
+
+#[test]
+fn a_monitor_refuses_requests_recorded_before_the_handshake() {
+    let t0 = Instant::now();
+    let mut node_side = Node::new(NodeConfig::new()).unwrap();
+    let mut client_side = Client::new(ClientConfig::new()).unwrap();
+    node_side.handle_input(t0, Input::opened()).unwrap();
+    client_side.handle_input(t0, Input::opened()).unwrap();
+    let info = request(1, NodeRequestType::GET_INFO, None);
+    assert_eq!(
+        client_side.record_sent(t0, &decode(&info).unwrap()),
+        Err(CallError::NotReady)
+    );
+    assert_eq!(
+        node_side.record_sent(t0, &decode(&info).unwrap()),
+        Err(CallError::NotReady)
+    );
+}
