@@ -243,25 +243,33 @@ impl Connection {
         Ok(message_id)
     }
 
-    /// Records `command` as sent by this side without this machine, as a monitor
-    /// of a connection does (`wirescope proxy` keeps one machine per side and
-    /// feeds each what the other side sends): a request then awaits its response
-    /// under the `messageId` it carries, with the request timeout; a response
-    /// settles the peer's request it answers, if that is still unanswered here
-    /// (this machine may have refused it already); an event changes nothing.
+    /// Records a command this side sent without this machine, as a monitor of a
+    /// connection does (`wirescope proxy` keeps one machine per side and feeds
+    /// each what the other side sends): a request then awaits its response under
+    /// its `messageId`, with the request timeout; a response settles the peer's
+    /// request it answers, if that is still unanswered here (this machine may
+    /// have refused it already); an event changes nothing.
     ///
+    /// It takes the command's kind, `messageId` and command rather than a
+    /// [`Command`], so a frame that breaks its schema but names them (see
+    /// [`recover_ids`](crate::recover_ids)) is recorded too: the peer answers it.
     /// Nothing is sent and nothing is checked beyond the pending table: the
-    /// receiving side checks the command when it arrives.
-    pub fn record_sent(&mut self, now: Instant, command: &Command) -> Result<(), CallError> {
+    /// receiving side checks the frame when it arrives.
+    pub fn record_sent(
+        &mut self,
+        now: Instant,
+        kind: MessageKind,
+        message_id: &str,
+        command: CommandId,
+    ) -> Result<(), CallError> {
         if self.state != State::Open {
             return Err(CallError::NotOpen);
         }
-        let message_id = command.message_id();
-        match command.kind() {
+        match kind {
             MessageKind::Request => {
                 let timeout = deadline(now, self.config.request_timeout);
                 self.outgoing
-                    .insert(message_id.to_owned(), timeout, command.command_id())?;
+                    .insert(message_id.to_owned(), timeout, command)?;
             }
             MessageKind::Response => {
                 self.incoming.remove(message_id);

@@ -658,23 +658,34 @@ fn a_monitor_records_what_each_side_sent_and_checks_the_answers() {
     let request = r#"{"type":"request","messageId":"m1","commandId":"system/serverStats"}"#;
     server_side.handle_input(t0, Input::text(request)).unwrap();
     outputs(&mut server_side);
-    client_side.record_sent(t0, &command(request)).unwrap();
+    client_side
+        .record_sent(t0, MessageKind::Request, "m1", CommandId::SystemServerStats)
+        .unwrap();
     assert_eq!(client_side.pending_requests(), 1);
     assert_eq!(client_side.poll_timeout(), Some(t0 + TIMEOUT));
     assert_eq!(outputs(&mut client_side), vec![], "nothing is sent");
     // The same messageId again, while it awaits its response.
     assert_eq!(
-        client_side.record_sent(t0, &command(request)),
+        client_side.record_sent(t0, MessageKind::Request, "m1", CommandId::SystemServerStats),
         Err(CallError::Pending(proto_core::PendingError::Duplicate))
     );
 
     let response = r#"{"type":"response","messageId":"m1","commandId":"system/serverStats","status":"success","data":{"userCount":1}}"#;
     client_side.handle_input(t0, Input::text(response)).unwrap();
-    server_side.record_sent(t0, &command(response)).unwrap();
+    server_side
+        .record_sent(
+            t0,
+            MessageKind::Response,
+            "m1",
+            CommandId::SystemServerStats,
+        )
+        .unwrap();
     assert_eq!(outputs(&mut server_side), vec![]);
     // The server side no longer owes an answer: the same id may come again.
     server_side.handle_input(t0, Input::text(request)).unwrap();
-    client_side.record_sent(t0, &command(request)).unwrap();
+    client_side
+        .record_sent(t0, MessageKind::Request, "m1", CommandId::SystemServerStats)
+        .unwrap();
     // A second response to it answers nothing on the client side.
     client_side.handle_input(t0, Input::text(response)).unwrap();
     assert_eq!(
@@ -684,10 +695,24 @@ fn a_monitor_records_what_each_side_sent_and_checks_the_answers() {
         })
     );
     // A response to a request this side never saw (refused, say) settles nothing.
-    server_side.record_sent(t0, &command(response)).unwrap();
-    server_side.record_sent(t0, &command(response)).unwrap();
+    server_side
+        .record_sent(
+            t0,
+            MessageKind::Response,
+            "m1",
+            CommandId::SystemServerStats,
+        )
+        .unwrap();
+    server_side
+        .record_sent(
+            t0,
+            MessageKind::Response,
+            "m1",
+            CommandId::SystemServerStats,
+        )
+        .unwrap();
     assert_eq!(
-        client_side.record_sent(t0, &command(request)),
+        client_side.record_sent(t0, MessageKind::Request, "m1", CommandId::SystemServerStats),
         Err(CallError::NotOpen)
     );
 }
