@@ -31,6 +31,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use live::commands::{ConnectArgs, ProxyArgs, ReplayArgs, ServeArgs};
 use live::litebridge::Litebridge;
+use live::tachyon::Tachyon;
+use live::tipt::Tipt;
 use proto_core::Limits;
 
 #[derive(Debug, Parser)]
@@ -191,30 +193,30 @@ fn main() -> ExitCode {
         },
         Command::Proxy { protocol, args } => live_result(match protocol {
             Protocol::Litebridge => live::commands::proxy::<Litebridge>(args),
-            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Tachyon => live::commands::proxy::<Tachyon>(args),
             Protocol::Ptpchat => not_plugged(protocol),
-            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Tipt => live::commands::proxy::<Tipt>(args),
             Protocol::Regnode => not_plugged(protocol),
         }),
         Command::Replay { protocol, args } => live_result(match protocol {
             Protocol::Litebridge => live::commands::replay::<Litebridge>(args),
-            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Tachyon => live::commands::replay::<Tachyon>(args),
             Protocol::Ptpchat => not_plugged(protocol),
-            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Tipt => live::commands::replay::<Tipt>(args),
             Protocol::Regnode => not_plugged(protocol),
         }),
         Command::Serve { protocol, args } => live_result(match protocol {
             Protocol::Litebridge => live::commands::serve::<Litebridge>(args),
-            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Tachyon => live::commands::serve::<Tachyon>(args),
             Protocol::Ptpchat => not_plugged(protocol),
-            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Tipt => live::commands::serve::<Tipt>(args),
             Protocol::Regnode => not_plugged(protocol),
         }),
         Command::Connect { protocol, args } => live_result(match protocol {
             Protocol::Litebridge => live::commands::connect::<Litebridge>(args),
-            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Tachyon => live::commands::connect::<Tachyon>(args),
             Protocol::Ptpchat => not_plugged(protocol),
-            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Tipt => live::commands::connect::<Tipt>(args),
             Protocol::Regnode => not_plugged(protocol),
         }),
     };

@@ -146,7 +146,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// `REQUEST GET_NODE_KEY`, `RESPONSE`, `RESPONSE err`, `EVENT 0x07`; requests to
 /// the client have types the spec does not name yet.
-fn label(frame: &Frame<'_>, to_node: bool) -> String {
+pub(crate) fn label(frame: &Frame<'_>, to_node: bool) -> String {
     match frame.kind {
         FrameKind::Request { reqt, .. } if to_node => format!("REQUEST {}", NodeRequestType(reqt)),
         FrameKind::Request { reqt, .. } => format!("REQUEST {reqt:#04x}"),
@@ -158,7 +158,11 @@ fn label(frame: &Frame<'_>, to_node: bool) -> String {
 
 /// The frame's JSON form, keys in the spec's order; binaries are cut after
 /// `max_bin` bytes when given.
-fn frame_json(frame: &Frame<'_>, to_node: bool, max_bin: Option<usize>) -> Result<String, String> {
+pub(crate) fn frame_json(
+    frame: &Frame<'_>,
+    to_node: bool,
+    max_bin: Option<usize>,
+) -> Result<String, String> {
     let mut fields = Vec::new();
     if let Some(ver) = frame.ver {
         fields.push(("ver", Value::from(ver).to_string()));
@@ -629,7 +633,10 @@ async fn accept_loop(
 
 /// Tipt lives at `/ws`; anything else is not found.
 #[allow(clippy::result_large_err)] // the signature tungstenite's callbacks have
-fn only_ws_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+pub(crate) fn only_ws_path(
+    request: &Request,
+    response: Response,
+) -> Result<Response, ErrorResponse> {
     if request.uri().path() == "/ws" {
         return Ok(response);
     }
@@ -953,7 +960,7 @@ async fn raw_session(
 /// a little over the limit still reaches the node, which answers it as the spec
 /// says (1008 "400 ..."); anything larger is refused by the WebSocket layer (1009)
 /// before it is buffered.
-fn tipt_ws() -> WsConfig {
+pub(crate) fn tipt_ws() -> WsConfig {
     WsConfig::from_limits(&Limits {
         max_frame_len: tipt_proto::MAX_FRAME_LEN + (64 << 10),
         ..Limits::default()

@@ -45,6 +45,10 @@ pub(crate) mod render;
 pub(crate) mod tcp_proxy;
 pub(crate) mod udp_proxy;
 pub(crate) mod ws_proxy;
+pub(crate) mod ws_session;
+
+pub(crate) mod tachyon;
+pub(crate) mod tipt;
 
 use std::fmt;
 use std::future::Future;
