@@ -315,3 +315,239 @@ async fn a_session_through_the_proxy_is_forwarded_unchanged_and_transcribed_exac
     })
     .await;
 }
+
+/// A raw client: sends `frames` as they are, then reads until the server closes
+/// (or `linger` passes with the connection still open, when it closes itself).
+async fn raw_client(url: &str, frames: &[WsMessage], linger: Duration) {
+    let (mut socket, _) = tokio_tungstenite::connect_async(handshake(url))
+        .await
+        .unwrap();
+    for frame in frames {
+        socket.send(frame.clone()).await.unwrap();
+    }
+    let closed = tokio::time::timeout(linger, async {
+        while let Some(Ok(message)) = socket.next().await {
+            if message.is_close() {
+                return;
+            }
+        }
+    })
+    .await;
+    if closed.is_err() {
+        let _ = socket.close(None).await;
+        while let Some(Ok(_)) = socket.next().await {}
+    }
+}
+
+#[tokio::test]
+async fn each_injected_violation_is_flagged_once_with_the_machines_error() {
+    bounded(async {
+        let (url, _) = stats_server().await;
+        let proxy = Proxied::start::<Tachyon>(&url, PeerOptions::default()).await;
+        let through = format!("ws://{}/tachyon", proxy.addr);
+        let text = |frame: &str| WsMessage::text(frame.to_owned());
+        // The server leaves lobby/leave unanswered: its messageId stays in use.
+        let leave = r#"{"type":"request","messageId":"l1","commandId":"lobby/leave"}"#;
+        let kill = r#"{"type":"request","messageId":"k1","commandId":"autohost/kill","data":{"battleId":"75bfc493-2b9d-495d-a453-06722fdca2ea"}}"#;
+        let join = r#"{"type":"request","messageId":"j1","commandId":"lobby/join","data":{"id":7}}"#;
+        let linger = Duration::from_millis(300);
+        let sessions = [
+            vec![text(leave), text(leave)],
+            vec![text(kill)],
+            vec![text(join)],
+            vec![text(STATS_OK)],
+            vec![WsMessage::binary(STATS.as_bytes().to_vec())],
+        ];
+        for frames in &sessions {
+            raw_client(&through, frames, linger).await;
+        }
+        proxy.wait_closed(5).await;
+        let finished = proxy.finish().await;
+        let join_error = decode_with(join.as_bytes(), &Limits::default()).unwrap_err();
+        assert_eq!(
+            finished.violations(),
+            [
+                (
+                    1,
+                    "lobby/leave/request".to_owned(),
+                    r#"request messageId "l1" is already in use"#.to_owned()
+                ),
+                (
+                    2,
+                    "autohost/kill/request".to_owned(),
+                    "user may not send autohost/kill request".to_owned()
+                ),
+                (
+                    3,
+                    "(bad frame)".to_owned(),
+                    format!("invalid request: {join_error}")
+                ),
+                (
+                    4,
+                    "system/serverStats/response".to_owned(),
+                    r#"response "m1" matches no pending request"#.to_owned()
+                ),
+                // It decodes, but commands travel as text.
+                (
+                    5,
+                    "system/serverStats/request".to_owned(),
+                    "binary frame".to_owned()
+                ),
+            ]
+        );
+        // The real server answered as its machine says: refusals matched, closes.
+        let transcript = finished.transcript();
+        for expected in [
+            r#"#2    s>c  autohost/kill/response {"commandId":"autohost/kill","details":"user may not send autohost/kill request","messageId":"k1","reason":"unauthorized","status":"failed","type":"response"}"#,
+            r#"#1    s>c  close         {"code":1008,"reason":"request messageId \"l1\" is already in use"}"#,
+            r#"#5    s>c  close         {"code":1008,"reason":"binary frame"}"#,
+        ] {
+            assert!(
+                transcript.iter().any(|line| line == expected),
+                "{expected} missing from {transcript:#?}"
+            );
+        }
+        finished.assert_replay_matches::<Tachyon>();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_that_breaks_the_rules_is_flagged_too() {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/tachyon", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let callback = |request: &Request, response: Response| {
+                admit(request, response, None, &[Version::V0]).map(|(response, _)| response)
+            };
+            let mut socket = tokio_tungstenite::accept_hdr_async(stream, callback)
+                .await
+                .unwrap();
+            for frame in [STATS.replace("m1", "s1").as_str(), STATS_OK] {
+                socket
+                    .send(WsMessage::text(frame.to_owned()))
+                    .await
+                    .unwrap();
+            }
+            let _ = socket.close(None).await;
+            while let Some(Ok(_)) = socket.next().await {}
+        });
+        let proxy = Proxied::start::<Tachyon>(&url, PeerOptions::default()).await;
+        raw_client(
+            &format!("ws://{}/tachyon", proxy.addr),
+            &[],
+            Duration::from_secs(2),
+        )
+        .await;
+        proxy.wait_closed(1).await;
+        let finished = proxy.finish().await;
+        assert_eq!(
+            finished.violations(),
+            [
+                (
+                    1,
+                    "system/serverStats/request".to_owned(),
+                    "server may not send system/serverStats request".to_owned()
+                ),
+                (
+                    1,
+                    "system/serverStats/response".to_owned(),
+                    r#"response "m1" matches no pending request"#.to_owned()
+                ),
+            ]
+        );
+        finished.assert_replay_matches::<Tachyon>();
+    })
+    .await;
+}
+
+/// A console fed from `lines` whose output is collected.
+fn console() -> (
+    Console,
+    mpsc::Sender<String>,
+    mpsc::UnboundedReceiver<String>,
+) {
+    let (lines, input) = mpsc::channel(16);
+    let (output, printed) = mpsc::unbounded_channel();
+    (Console { input, output }, lines, printed)
+}
+
+/// The next printed line (at most 5 s away), without its time stamp.
+async fn next_line(printed: &mut mpsc::UnboundedReceiver<String>) -> String {
+    let line = tokio::time::timeout(Duration::from_secs(5), printed.recv())
+        .await
+        .expect("a line in time")
+        .expect("the peer prints");
+    line.lines().map(untimed).collect::<Vec<_>>().join("\n")
+}
+
+/// Lines printed until one contains `wanted` (included).
+async fn lines_until(printed: &mut mpsc::UnboundedReceiver<String>, wanted: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    while !seen.iter().any(|line: &String| line.contains(wanted)) {
+        seen.push(next_line(printed).await);
+    }
+    seen
+}
+
+#[tokio::test]
+async fn connect_talks_to_serve() {
+    bounded(async {
+        let options = PeerOptions {
+            token: Some("alice".into()),
+            ..PeerOptions::default()
+        };
+        let (server_console, server_lines, mut server_printed) = console();
+        let serve = tokio::spawn(Tachyon::serve(
+            options.clone(),
+            "127.0.0.1:0".parse().unwrap(),
+            server_console,
+        ));
+        let banner = next_line(&mut server_printed).await;
+        let url = banner
+            .split_whitespace()
+            .find(|word| word.starts_with("ws://"))
+            .map(|address| format!("{address}/tachyon"))
+            .unwrap();
+        let (client_console, client_lines, mut client_printed) = console();
+        let connect = tokio::spawn(Tachyon::connect(options, url, client_console));
+        let mut client_seen = lines_until(&mut client_printed, "c>s  open").await;
+        client_lines.send(STATS.into()).await.unwrap();
+        // A response the client's role may not send: its machine refuses it.
+        client_lines.send(STATS_OK.into()).await.unwrap();
+        let server_seen = lines_until(&mut server_printed, "answer with").await;
+        let id = server_seen
+            .last()
+            .and_then(|line| line.split('"').nth(1))
+            .unwrap()
+            .to_owned();
+        server_lines
+            .send(STATS_OK.replace("m1", &id))
+            .await
+            .unwrap();
+        client_seen.extend(lines_until(&mut client_printed, "s>c  system/serverStats").await);
+        drop(client_lines);
+        connect.await.unwrap().unwrap();
+        while let Some(line) = client_printed.recv().await {
+            client_seen.push(line.lines().map(untimed).collect::<Vec<_>>().join("\n"));
+        }
+        drop(server_lines);
+        serve.await.unwrap().unwrap();
+        assert_eq!(
+            client_seen,
+            [
+                "connected: the server chose v0.0.tachyon, speaking v0.0".to_owned(),
+                "#1    c>s  open".to_owned(),
+                format!("request sent as messageId {id:?}"),
+                format!(r#"#1    c>s  system/serverStats/request {{"commandId":"system/serverStats","messageId":"{id}","type":"request"}}"#),
+                "not sent: user may not send system/serverStats response to server".to_owned(),
+                format!(r#"#1    s>c  system/serverStats/response {{"commandId":"system/serverStats","data":{{"userCount":1}},"messageId":"{id}","status":"success","type":"response"}}"#),
+                r#"#1    c>s  close         {"code":1000,"reason":"client closing"}"#.to_owned(),
+                r#"disconnected: Local(Close { code: 1000, reason: "client closing" })"#.to_owned(),
+            ]
+        );
+    })
+    .await;
+}
