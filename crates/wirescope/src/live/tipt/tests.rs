@@ -1,5 +1,19 @@
+//! Tipt's observer on frames given by hand, and the plug over loopback: a
+//! session of the workspace's own client and node (over `wss`) through the
+//! proxy, injected violations, record and replay, and `connect` against `serve`.
+
 use std::time::Duration;
 
+use futures_util::{SinkExt, StreamExt};
+use proto_core::Payload;
+use proto_tokio::tls::CertificateDer;
+use proto_tokio::{Activity, Incoming, Traffic, Transport, ws};
+use rustls::pki_types::pem::PemObject;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use super::super::harness::{Proxied, untimed};
+use super::super::proxy::ProxyConfig;
 use tipt_proto::{
     Body, Frame as TiptFrame, GetNodeKey, Handshake, HandshakeResponse, MAX_FRAME_LEN, NodeKey,
     encode,
@@ -255,4 +269,160 @@ fn sign_in_rules_are_flagged_on_the_request_and_the_refusal_matched() {
             one("SIGN_IN is not allowed once signed in (answered with `err`)"),
         ]
     );
+}
+
+/// Bounds every test.
+async fn bounded<T>(test: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), test)
+        .await
+        .expect("the test finished in time")
+}
+
+/// Binary frames one side sent or received, in order.
+type Log = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// A tap logging the binary frames sent into `sent` and those received into
+/// `received`.
+fn logging_tap(sent: Log, received: Log) -> impl FnMut(Traffic<'_>) + Send + 'static {
+    move |traffic| match traffic {
+        Traffic::Sent(Payload::Binary(bytes)) => sent.lock().unwrap().push(bytes.to_vec()),
+        Traffic::Received(Incoming::Binary(bytes)) => {
+            received.lock().unwrap().push(bytes.to_vec());
+        }
+        _ => {}
+    }
+}
+
+/// A node of the workspace's machine on `wss://127.0.0.1:PORT/ws` with the spec's
+/// HANDSHAKE deadline: it signs in whoever sends SIGN_IN, answers GET_NODE_KEY
+/// with `b"key"`, and leaves every other request unanswered; what it sent is
+/// logged. Also returns the proxy configuration trusting its certificate and
+/// passing Tipt's largest frames.
+async fn node() -> (String, Log, ProxyConfig) {
+    let (tls, pem) = console::self_signed("127.0.0.1", None).unwrap();
+    let roots: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut config = ProxyConfig::new();
+    config.roots = Some(tls::client_config(roots).unwrap());
+    config.limits.max_frame_len = tipt_ws().max_message_len;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("wss://{}/ws", listener.local_addr().unwrap());
+    let log = Log::default();
+    let sent = log.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let Ok(transport) =
+                tls::accept_with(stream, tls.clone(), &tipt_ws(), only_ws_path).await
+            else {
+                continue;
+            };
+            let tap = logging_tap(sent.clone(), Log::default());
+            let mut driver =
+                Driver::new(Node::new(NodeConfig::new()).unwrap(), transport).with_tap(tap);
+            tokio::spawn(async move {
+                while let Some(activity) = driver.next().await {
+                    let node = driver.machine();
+                    match activity {
+                        Activity::Event(NodeEvent::Request { id, reqt, .. })
+                            if reqt == NodeRequestType::SIGN_IN =>
+                        {
+                            node.respond(id, None).unwrap();
+                            node.set_signed_in(true);
+                        }
+                        Activity::Event(NodeEvent::FetchNodeKey { id, .. }) => {
+                            node.answer_node_key(id, b"key").unwrap();
+                        }
+                        _ => {}
+                    }
+                }
+            });
+        }
+    });
+    (url, log, config)
+}
+
+async fn next_event<T: Transport>(driver: &mut Driver<Client, T>) -> ClientEvent {
+    match driver.next().await.expect("the client runs") {
+        Activity::Event(event) => event,
+        Activity::Refused(error) => panic!("refused {error}"),
+    }
+}
+
+#[tokio::test]
+async fn a_session_through_the_proxy_is_forwarded_unchanged_and_transcribed_exactly() {
+    bounded(async {
+        let (url, node_sent, config) = node().await;
+        let proxy = Proxied::start_with::<Tipt>(&url, PeerOptions::default(), config).await;
+        let (client_sent, client_received) = (Log::default(), Log::default());
+        // The proxy listens without TLS.
+        let through = format!("ws://{}/ws", proxy.addr);
+        let (transport, _) = ws::connect_with_config(through, &tipt_ws()).await.unwrap();
+        let tap = logging_tap(client_sent.clone(), client_received.clone());
+        let mut driver =
+            Driver::new(Client::new(ClientConfig::new()).unwrap(), transport).with_tap(tap);
+        assert!(matches!(
+            next_event(&mut driver).await,
+            ClientEvent::Handshake { compatible: true, .. }
+        ));
+        let now = Instant::now();
+        let id = driver.machine().send_request(now, NodeRequestType::SIGN_IN, None).unwrap();
+        assert!(matches!(next_event(&mut driver).await, ClientEvent::Response { id: got, .. } if got == id));
+        let id = driver.machine().get_node_key(now, "peer.example").unwrap();
+        assert!(matches!(next_event(&mut driver).await, ClientEvent::Response { id: got, .. } if got == id));
+        let id = driver.machine().forward(now, "peer.example", false, b"sealed").unwrap();
+        assert!(matches!(next_event(&mut driver).await, ClientEvent::Response { id: got, .. } if got == id));
+        driver.machine().close();
+        assert!(matches!(next_event(&mut driver).await, ClientEvent::Disconnected(_)));
+        proxy.wait_closed(1).await;
+        let finished = proxy.finish().await;
+
+        // The bytes each side got are the bytes the other sent.
+        let binaries = |direction| -> Vec<Vec<u8>> {
+            finished
+                .frames(1, direction)
+                .into_iter()
+                .filter_map(|frame| match frame {
+                    FrameData::Binary(bytes) => Some(bytes),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(binaries(C), *client_sent.lock().unwrap());
+        assert_eq!(binaries(S), *node_sent.lock().unwrap());
+        assert_eq!(*client_received.lock().unwrap(), *node_sent.lock().unwrap());
+
+        let transcript = finished.transcript();
+        assert_eq!(
+            transcript[..10],
+            [
+                "#1    c>s  open",
+                r#"#1    c>s  REQUEST HANDSHAKE {"body":{"ver":"1.0.0"},"id":0,"pakt":"REQUEST","reqt":"HANDSHAKE"}"#,
+                r#"#1    s>c  RESPONSE      {"body":{"comp":true,"ver":"1.0.0"},"id":0,"pakt":"RESPONSE"}"#,
+                r#"#1    c>s  REQUEST SIGN_IN {"id":1,"pakt":"REQUEST","reqt":"SIGN_IN"}"#,
+                r#"#1    s>c  RESPONSE      {"id":1,"pakt":"RESPONSE"}"#,
+                r#"#1    c>s  REQUEST GET_NODE_KEY {"body":{"node":"peer.example"},"id":2,"pakt":"REQUEST","reqt":"GET_NODE_KEY"}"#,
+                r#"#1    s>c  RESPONSE      {"body":{"key":{"$bin":"6b6579"}},"id":2,"pakt":"RESPONSE"}"#,
+                r#"#1    c>s  REQUEST FORWARD {"body":{"msg":{"$bin":"7365616c6564"},"node":"peer.example","wait":false},"id":3,"pakt":"REQUEST","reqt":"FORWARD"}"#,
+                r#"#1    s>c  RESPONSE      {"body":null,"id":3,"pakt":"RESPONSE"}"#,
+                r#"#1    c>s  close         {"code":1000,"reason":"client closing"}"#,
+            ]
+        );
+        // proto-tokio's driver drops the connection on the client's close without
+        // answering it (nor ending TLS, which the proxy may report).
+        let rest: Vec<&String> = transcript[10..]
+            .iter()
+            .filter(|line| !line.starts_with("#1    s>c  (wire)"))
+            .collect();
+        assert_eq!(rest, ["#1    s>c  close"]);
+        let json = finished.json();
+        assert_eq!(
+            json[1],
+            json!({"conn": 1, "dir": "c>s", "protocol": "tipt", "kind": "REQUEST HANDSHAKE",
+                   "value": {"id": 0, "pakt": "REQUEST", "reqt": "HANDSHAKE", "body": {"ver": "1.0.0"}},
+                   "violations": []})
+        );
+        finished.assert_replay_matches::<Tipt>();
+    })
+    .await;
 }
