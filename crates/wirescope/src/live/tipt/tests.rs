@@ -273,7 +273,12 @@ fn sign_in_rules_are_flagged_on_the_request_and_the_refusal_matched() {
 
 /// Bounds every test.
 async fn bounded<T>(test: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), test)
+    bounded_by(Duration::from_secs(20), test).await
+}
+
+/// Bounds a test by `limit`.
+async fn bounded_by<T>(limit: Duration, test: impl Future<Output = T>) -> T {
+    tokio::time::timeout(limit, test)
         .await
         .expect("the test finished in time")
 }
@@ -422,6 +427,134 @@ async fn a_session_through_the_proxy_is_forwarded_unchanged_and_transcribed_exac
                    "value": {"id": 0, "pakt": "REQUEST", "reqt": "HANDSHAKE", "body": {"ver": "1.0.0"}},
                    "violations": []})
         );
+        finished.assert_replay_matches::<Tipt>();
+    })
+    .await;
+}
+
+/// The bytes of a frame made in a test.
+fn bytes(data: FrameData) -> Vec<u8> {
+    match data {
+        FrameData::Binary(bytes) => bytes,
+        other => panic!("not binary: {other:?}"),
+    }
+}
+
+/// A raw client: sends `frames` as they are (after a HANDSHAKE among them, it
+/// waits for the node's answer, as a client must), then reads until the node
+/// closes (or `linger` passes with the connection still open, when it closes
+/// itself).
+async fn raw_client(url: &str, frames: Vec<WsMessage>, linger: Duration) {
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(tipt_ws().max_message_len))
+        .max_frame_size(Some(tipt_ws().max_message_len));
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+        .await
+        .unwrap();
+    let hello = bytes(handshake(0));
+    for frame in frames {
+        let is_hello = frame.clone().into_data().as_ref() == hello.as_slice();
+        socket.send(frame).await.unwrap();
+        if is_hello {
+            let answer = socket.next().await.unwrap().unwrap();
+            assert!(answer.is_binary(), "{answer:?}");
+        }
+    }
+    let closed = tokio::time::timeout(linger, async {
+        while let Some(Ok(message)) = socket.next().await {
+            if message.is_close() {
+                return;
+            }
+        }
+    })
+    .await;
+    if closed.is_err() {
+        let _ = socket.close(None).await;
+        while let Some(Ok(_)) = socket.next().await {}
+    }
+}
+
+#[tokio::test]
+async fn each_injected_violation_is_flagged_once_with_the_machines_error() {
+    // A 2.1 MB frame is recorded and replayed, and one conversation waits out the
+    // spec's 3 s.
+    bounded_by(Duration::from_secs(60), async {
+        let (url, _, config) = node().await;
+        let proxy = Proxied::start_with::<Tipt>(&url, PeerOptions::default(), config).await;
+        let through = format!("ws://{}/ws", proxy.addr);
+        let binary = |data: FrameData| WsMessage::binary(bytes(data));
+        let hello = || binary(handshake(0));
+        // The node leaves GET_INFO unanswered: its id stays in use.
+        let info = || binary(request(1, NodeRequestType::GET_INFO, None));
+        let oversize = vec![0xc0; MAX_FRAME_LEN + 1];
+        // Says nothing: the node closes it after the spec's 3 s, while the others
+        // run.
+        let silent = tokio::spawn({
+            let through = through.clone();
+            async move { raw_client(&through, Vec::new(), Duration::from_secs(5)).await }
+        });
+        proxy.wait_until(|records| !records.is_empty()).await;
+        let linger = Duration::from_millis(300);
+        let sessions = vec![
+            vec![info()],
+            vec![hello(), binary(key_request(2))],
+            vec![hello(), info(), info()],
+            vec![hello(), binary(ok(9))],
+            vec![hello(), WsMessage::binary(vec![0x81, 0xa1, b'x', 0x01])],
+            vec![hello(), WsMessage::binary(oversize)],
+            vec![hello(), WsMessage::text("hello")],
+        ];
+        for frames in sessions {
+            raw_client(&through, frames, linger).await;
+        }
+        silent.await.unwrap();
+        proxy.wait_closed(8).await;
+        let finished = proxy.finish().await;
+        let bad_root = decode_to_node(&[0x81, 0xa1, b'x', 0x01]).unwrap_err();
+        let expected: Vec<(u64, String, String)> = [
+            (
+                1,
+                "deadline",
+                "closes 1008 \"400: no HANDSHAKE within 3000 ms\"".to_owned(),
+            ),
+            (2, "REQUEST GET_INFO", "HANDSHAKE must come first".to_owned()),
+            (
+                3,
+                "REQUEST GET_NODE_KEY",
+                "GET_NODE_KEY requires signing in (answered with `err`)".to_owned(),
+            ),
+            (4, "REQUEST GET_INFO", "request id 1 is still in use".to_owned()),
+            (5, "RESPONSE", "response 9 matches no pending request".to_owned()),
+            (6, "(bad frame)", format!("bad frame: {bad_root}")),
+            (
+                7,
+                "(bad frame)",
+                format!(
+                    "bad frame: frame of {} bytes exceeds the limit of {MAX_FRAME_LEN}",
+                    MAX_FRAME_LEN + 1
+                ),
+            ),
+            (8, "(bad frame)", "text frame".to_owned()),
+        ]
+        .into_iter()
+        .map(|(conn, kind, text)| (conn, kind.to_owned(), text))
+        .collect();
+        // In conversation order: the deadline may pass before or after the rest.
+        let mut violations = finished.violations();
+        violations.sort_by_key(|(conn, _, _)| *conn);
+        assert_eq!(violations, expected);
+        // The node answered as its machine says: the refusal, the closes.
+        let transcript = finished.transcript();
+        for expected in [
+            r#"#3    s>c  RESPONSE err  {"err":"GET_NODE_KEY requires signing in","id":2,"pakt":"RESPONSE"}"#,
+            r#"#2    s>c  close         {"code":1008,"reason":"400: HANDSHAKE must come first"}"#,
+            r#"#1    s>c  close         {"code":1008,"reason":"400: no HANDSHAKE within 3000 ms"}"#,
+        ] {
+            assert!(
+                transcript.iter().any(|line| line == expected),
+                "{expected} missing from {transcript:#?}"
+            );
+        }
         finished.assert_replay_matches::<Tipt>();
     })
     .await;
