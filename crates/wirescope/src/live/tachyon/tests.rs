@@ -515,8 +515,10 @@ async fn connect_talks_to_serve() {
         let connect = tokio::spawn(Tachyon::connect(options, url, client_console));
         let mut client_seen = lines_until(&mut client_printed, "c>s  open").await;
         client_lines.send(STATS.into()).await.unwrap();
+        client_seen.extend(lines_until(&mut client_printed, "c>s  system/serverStats").await);
         // A response the client's role may not send: its machine refuses it.
         client_lines.send(STATS_OK.into()).await.unwrap();
+        client_seen.extend(lines_until(&mut client_printed, "not sent").await);
         let server_seen = lines_until(&mut server_printed, "answer with").await;
         let id = server_seen
             .last()
