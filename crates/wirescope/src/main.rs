@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use live::commands::{ConnectArgs, ProxyArgs, ReplayArgs, ServeArgs};
+use live::commands::{ConnectArgs, FrameText, ProxyArgs, ReplayArgs, ServeArgs, decode_json};
 use live::litebridge::Litebridge;
 use proto_core::Limits;
 
@@ -49,6 +49,9 @@ enum Command {
     Demo {
         /// The protocol to demo; all of them when left out.
         protocol: Option<Protocol>,
+        /// Print one JSON object per frame sent instead of the transcript.
+        #[arg(long)]
+        json: bool,
     },
     /// Decode frames (one per line; Tachyon, ptpchat: any JSON layout) and print each typed
     /// message or its exact error.
@@ -59,6 +62,11 @@ enum Command {
         file: Option<PathBuf>,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Print one JSON object per frame (`line`, `protocol`, `kind`, `value` or
+        /// `error`, `violations`) instead of the typed form; frames are decoded by
+        /// the protocol's live observer, one at a time, as sent by a client.
+        #[arg(long)]
+        json: bool,
     },
     /// Encode messages (read as decode reads them) and print each canonical frame or
     /// its exact error.
@@ -153,11 +161,29 @@ impl LimitArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { protocol } => run_demos(protocol),
+        Command::Demo { protocol, json } => {
+            if json {
+                transcript::print_json();
+            }
+            run_demos(protocol)
+        }
+        Command::Decode {
+            protocol,
+            file,
+            json: true,
+            ..
+        } => live_result(match protocol {
+            Protocol::Litebridge => decode_json::<Litebridge>(file.as_deref(), FrameText::Lines),
+            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Regnode => not_plugged(protocol),
+        }),
         Command::Decode {
             protocol,
             file,
             limits,
+            json: false,
         } => match protocol {
             Protocol::Litebridge => input::for_each_line(file.as_deref(), |line| {
                 litebridge::decode_line(line, &limits.limits())
