@@ -281,3 +281,13 @@ fn live_result(result: Result<bool, live::Failure>) -> Result<bool, Box<dyn std:
 fn not_plugged(protocol: Protocol) -> Result<bool, live::Failure> {
     Err(format!("live traffic is not available for {protocol:?} yet").into())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
