@@ -406,6 +406,8 @@ trait Peer: Machine<Event = Event, Error = InputError> {
     ) -> Result<(), litecord_proto::CallError>;
     /// Ends the conversation when the user's input ends.
     fn finish(&mut self);
+    /// Whether the handshake is over, so the user's lines can be applied.
+    fn ready(&self) -> bool;
 }
 
 impl Peer for Server {
@@ -437,6 +439,9 @@ impl Peer for Server {
             "server shutting down",
         ));
     }
+    fn ready(&self) -> bool {
+        self.is_authenticated()
+    }
 }
 
 impl Peer for Client {
@@ -465,13 +470,17 @@ impl Peer for Client {
     fn finish(&mut self) {
         self.shutdown();
     }
+    fn ready(&self) -> bool {
+        self.is_authenticated()
+    }
 }
 
 /// How long a peer waits for its conversation to end once the user's input ended.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs one conversation: the machine's events and refusals printed as notes, the
-/// user's lines applied, the printer's deadlines checked. Returns whether the
+/// user's lines applied once the handshake is over, the printer's deadlines
+/// checked. Returns whether the
 /// user's input is still open.
 async fn converse<M: Peer, T: Transport>(
     mut driver: Driver<M, T>,
@@ -483,6 +492,8 @@ async fn converse<M: Peer, T: Transport>(
     tokio::pin!(finish);
     loop {
         let deadline = printer.lock().ok().and_then(|p| p.next_deadline());
+        // The user's lines wait until the handshake is over.
+        let take_input = input_open && driver.machine().ready();
         tokio::select! {
             activity = driver.next() => match activity {
                 None => return input_open,
@@ -495,7 +506,7 @@ async fn converse<M: Peer, T: Transport>(
                 }
                 Some(Activity::Refused(error)) => note(printer, format!("refused: {error}")),
             },
-            line = input.recv(), if input_open => match line {
+            line = input.recv(), if take_input => match line {
                 None => {
                     input_open = false;
                     driver.machine().finish();

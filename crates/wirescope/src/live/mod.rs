@@ -33,6 +33,12 @@
 //! - [`commands`]: the commands and their options, generic over the protocol;
 //! - [`litebridge`]: litebridge's plug.
 
+// Traffic must never be able to crash the proxy; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub(crate) mod capture;
 pub(crate) mod checker;
 pub(crate) mod commands;

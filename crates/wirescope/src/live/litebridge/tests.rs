@@ -13,7 +13,9 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+use super::super::console::load_roots;
 use super::super::harness::{Proxied, untimed};
+use super::super::proxy::ProxyConfig;
 use super::super::{Console, Direction, FrameData, LiveProtocol, PeerOptions};
 use super::Litebridge;
 
@@ -524,6 +526,71 @@ async fn connect_talks_to_serve() {
                 r#"event Disconnected(Remote(Some(Close { code: 1000, reason: "client shutting down" })))"#,
             ]
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_proxy_reaches_a_wss_server_made_with_a_certificate_on_the_spot() {
+    bounded(async {
+        let pem = std::env::temp_dir().join(format!("wirescope-live-{}.pem", std::process::id()));
+        let options = PeerOptions {
+            password: Some(PASSWORD.into()),
+            self_signed: Some("127.0.0.1".into()),
+            cert_out: Some(pem.clone()),
+            ..PeerOptions::default()
+        };
+        let (server_console, server_lines, mut server_printed) = console();
+        let serve = tokio::spawn(Litebridge::serve(
+            options,
+            "127.0.0.1:0".parse().unwrap(),
+            server_console,
+        ));
+        let banner = next_line(&mut server_printed).await;
+        let upstream = banner
+            .split_whitespace()
+            .find(|word| word.starts_with("wss://"))
+            .unwrap()
+            .trim_end_matches(':')
+            .to_owned();
+        let mut config = ProxyConfig::new();
+        config.roots = Some(load_roots(&pem).unwrap());
+        let proxy =
+            Proxied::start_with::<Litebridge>(&upstream, PeerOptions::default(), config).await;
+
+        let options = PeerOptions {
+            password: Some(PASSWORD.into()),
+            ..PeerOptions::default()
+        };
+        let (client_console, client_lines, mut client_printed) = console();
+        let url = format!("ws://{}", proxy.addr);
+        let connect = tokio::spawn(Litebridge::connect(options, url, client_console));
+        while next_line(&mut client_printed).await != "event Authenticated" {}
+        drop(client_lines);
+        connect.await.unwrap().unwrap();
+        proxy.wait_closed(1).await;
+        drop(server_lines);
+        serve.await.unwrap().unwrap();
+        let _ = std::fs::remove_file(&pem);
+        let finished = proxy.finish().await;
+        assert_eq!(
+            finished.transcript(),
+            [
+                "#1    c>s  open",
+                r#"#1    s>c  HELLO         {"hb_interval":10000,"op":0}"#,
+                r#"#1    c>s  HELLO_ACK     {"op":1,"password":"helloworld"}"#,
+                r#"#1    c>s  HEARTBEAT     {"op":2}"#,
+                r#"#1    s>c  HEARTBEAT_ACK {"op":3}"#,
+                r#"#1    c>s  close         {"code":1000,"reason":"client shutting down"}"#,
+                // proto-tokio's driver drops the connection on the client's close,
+                // TLS included.
+                "#1    s>c  (wire)        error: IO error: peer closed connection without \
+                 sending TLS close_notify: \
+                 https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof",
+                "#1    s>c  close",
+            ]
+        );
+        finished.assert_replay_matches::<Litebridge>();
     })
     .await;
 }
