@@ -176,9 +176,9 @@ fn main() -> ExitCode {
             ..
         } => live_result(match protocol {
             Protocol::Litebridge => decode_json::<Litebridge>(file.as_deref(), FrameText::Lines),
-            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Tachyon => decode_json::<Tachyon>(file.as_deref(), FrameText::Values),
             Protocol::Ptpchat => not_plugged(protocol),
-            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Tipt => decode_json::<Tipt>(file.as_deref(), FrameText::HexOrBase64Lines),
             Protocol::Regnode => not_plugged(protocol),
         }),
         Command::Decode {

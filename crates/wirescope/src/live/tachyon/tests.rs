@@ -193,6 +193,12 @@ fn logging_tap(sent: Log, received: Log) -> impl FnMut(Traffic<'_>) + Send + 'st
 
 const LOBBY_UPDATED: &str = r#"{"type":"event","messageId":"","commandId":"lobby/updated","data":{"id":"lobby-1","name":"x"}}"#;
 
+/// The handshake check of a server speaking v0 and requiring no token.
+#[allow(clippy::result_large_err)] // the signature tungstenite's callbacks have
+fn v0_only(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+    admit(request, response, None, &[Version::V0]).map(|(response, _)| response)
+}
+
 /// A server of the workspace's connection machine on loopback, speaking v0: it
 /// answers system/serverStats (and then sends a lobby/updated event), leaves
 /// every other request unanswered; what it sent is logged.
@@ -203,9 +209,7 @@ async fn stats_server() -> (String, Log) {
     let sent = log.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let callback = |request: &Request, response: Response| {
-                admit(request, response, None, &[Version::V0]).map(|(response, _)| response)
-            };
+            let callback = v0_only;
             let transport = ws::accept_with(stream, callback).await.unwrap();
             let machine = Connection::new(ConnectionConfig::server(Role::User, every_scope()));
             let tap = logging_tap(sent.clone(), Log::default());
@@ -419,9 +423,7 @@ async fn a_server_that_breaks_the_rules_is_flagged_too() {
         let url = format!("ws://{}/tachyon", listener.local_addr().unwrap());
         tokio::spawn(async move {
             let (stream, _) = listener.accept().await.unwrap();
-            let callback = |request: &Request, response: Response| {
-                admit(request, response, None, &[Version::V0]).map(|(response, _)| response)
-            };
+            let callback = v0_only;
             let mut socket = tokio_tungstenite::accept_hdr_async(stream, callback)
                 .await
                 .unwrap();
