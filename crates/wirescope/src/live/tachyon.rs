@@ -313,6 +313,11 @@ impl Application<Connection> for TachyonApp {
         false
     }
 
+    /// The connection is open once the WebSocket is.
+    fn ready(&self, _connection: &Connection) -> bool {
+        true
+    }
+
     /// A request goes out with a fresh `messageId` (the typed one is replaced), a
     /// response answers the peer's request of its `messageId`, an event goes out
     /// with a fresh `messageId`.

@@ -28,7 +28,8 @@ use proto_tokio::{Driver, tls};
 use serde_json::{Value, json};
 use tipt_proto::{
     Body, Client, ClientConfig, ClientEvent, Forward, Forwarded, FrameKind, GetNodeKey, InputError,
-    Node, NodeConfig, NodeEvent, NodeKey, NodeRequestType, RawBuf, decode, decode_to_node,
+    Node, NodeConfig, NodeEvent, NodeKey, NodeRequestType, RawBuf, RequestId, decode,
+    decode_to_node,
 };
 use tokio::net::TcpListener;
 
@@ -340,6 +341,8 @@ fn token_body(token: &str) -> Result<RawBuf, String> {
 struct ClientApp {
     /// Sent in SIGN_IN once the node called the client compatible.
     token: Option<String>,
+    /// That SIGN_IN, until its answer.
+    signing_in: Option<RequestId>,
 }
 
 impl Application<Client> for ClientApp {
@@ -365,7 +368,10 @@ impl Application<Client> for ClientApp {
                             .map_err(|error| error.to_string())
                     });
                     match sent {
-                        Ok(id) => note(printer, format!("SIGN_IN with the token sent as {id}")),
+                        Ok(id) => {
+                            self.signing_in = Some(id);
+                            note(printer, format!("SIGN_IN with the token sent as {id}"));
+                        }
                         Err(error) => note(printer, format!("SIGN_IN not sent: {error}")),
                     }
                 }
@@ -373,8 +379,16 @@ impl Application<Client> for ClientApp {
             ClientEvent::Request { id, .. } => {
                 note(printer, format!("answer with a RESPONSE of id {id}"))
             }
-            ClientEvent::Response { .. } | ClientEvent::Event { .. } => {}
+            ClientEvent::Response { id, .. } => {
+                if self.signing_in == Some(*id) {
+                    self.signing_in = None;
+                }
+            }
+            ClientEvent::Event { .. } => {}
             ClientEvent::RequestFailed { id, reason } => {
+                if self.signing_in == Some(*id) {
+                    self.signing_in = None;
+                }
                 note(printer, format!("{id} failed: {reason:?}"));
             }
             ClientEvent::Disconnected(disconnect) => {
@@ -383,6 +397,12 @@ impl Application<Client> for ClientApp {
             }
         }
         false
+    }
+
+    /// Once the node called the client compatible and the token's SIGN_IN, if
+    /// any, is answered.
+    fn ready(&self, client: &Client) -> bool {
+        (client.is_open() && self.signing_in.is_none()) || client.is_closed()
     }
 
     /// A REQUEST goes out with an id of the machine's (GET_NODE_KEY and FORWARD
@@ -553,6 +573,11 @@ impl Application<Node> for NodeApp {
         false
     }
 
+    /// Once the client's HANDSHAKE is answered.
+    fn ready(&self, node: &Node) -> bool {
+        node.is_open() || node.is_closed()
+    }
+
     /// A REQUEST or EVENT goes to the client (the node picks a request's id); a
     /// RESPONSE or error answers the client's request of its id.
     fn on_line(&mut self, node: &mut Node, line: &str) -> Result<Option<String>, String> {
@@ -666,6 +691,7 @@ async fn connect(options: PeerOptions, target: String, console: Console) -> Resu
     let printer = Arc::new(Mutex::new(FramePrinter::new::<Tipt>(&options, output)));
     let mut app = ClientApp {
         token: options.token.clone(),
+        signing_in: None,
     };
     let tap = ws_session::tap(printer.clone(), 1, Direction::ToServer);
     if target.starts_with("wss://") {

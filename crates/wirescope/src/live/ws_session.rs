@@ -23,6 +23,10 @@ pub(crate) trait Application<M: Machine> {
     /// returns whether the conversation is over.
     fn on_event(&mut self, machine: &mut M, event: &M::Event, printer: &SharedPrinter) -> bool;
 
+    /// Whether the user's lines may be applied yet (the handshake, and what the
+    /// application does on its own after it, are over); until then they wait.
+    fn ready(&self, machine: &M) -> bool;
+
     /// Applies one of the user's lines as the machine's call; `Ok(Some(text))` is
     /// worth a note.
     fn on_line(&mut self, machine: &mut M, line: &str) -> Result<Option<String>, String>;
@@ -93,7 +97,8 @@ pub(crate) fn tap(
 }
 
 /// Runs one conversation until it is over: the machine's events go to `app` and
-/// are printed, the user's lines are applied, the printer's deadlines checked.
+/// are printed, the user's lines are applied once `app` is ready, the printer's
+/// deadlines checked.
 /// Returns whether the user's input is still open.
 pub(crate) async fn converse<M, T, A>(
     mut driver: Driver<M, T>,
@@ -113,6 +118,7 @@ where
     let mut finishing = false;
     loop {
         let deadline = printer.lock().ok().and_then(|p| p.next_deadline());
+        let ready = app.ready(driver.machine());
         tokio::select! {
             activity = driver.next() => match activity {
                 None => return input_open,
@@ -123,7 +129,7 @@ where
                 }
                 Some(Activity::Refused(error)) => note(printer, format!("refused: {error}")),
             },
-            line = input.recv(), if input_open => match line {
+            line = input.recv(), if input_open && ready => match line {
                 None => {
                     input_open = false;
                     finishing = true;
