@@ -7,11 +7,14 @@
 //! `messageId` reused while its request is unanswered, a response that answers no
 //! request of the receiver's side, a binary frame. What a side sends it also
 //! records on its own machine ([`Connection::record_sent`]), so the answers to it
-//! are matched. The client is taken to be a user whose token grants every scope:
-//! the observer sees neither the token nor, in the WebSocket handshake, the
-//! subprotocol; a server that refuses a scope says so in its `failed` response.
-//! WebSocket pings and pongs do not reach the observer, so the server machine
-//! there sends none and expects none.
+//! are matched, and a response after the machine's request timeout (30 s) is
+//! flagged as late. A request whose `commandId` names no command cannot be
+//! recorded, so the `command_unimplemented` answer to it is flagged too, as
+//! answering no request. The client is taken to be a user whose token grants
+//! every scope: the observer sees neither the token nor, in the WebSocket
+//! handshake, the subprotocol; a server that refuses a scope says so in its
+//! `failed` response. WebSocket pings and pongs do not reach the observer, so the
+//! server machine there sends none and expects none.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -14,9 +14,14 @@
 //! request before the node called the client compatible is refused as the
 //! client's own call would be. A successful response to SIGN_IN signs the
 //! node's machine in, as the node's application does. The node's machine speaks
-//! version `--version` (1.0.0 by default) to judge the client's HANDSHAKE.
-//! WebSocket pings do not reach the observer: the spec's ping every five minutes
-//! is a "should" it cannot check.
+//! version `--protocol-version` (1.0.0 by default) to judge the client's
+//! HANDSHAKE. WebSocket pings do not reach the observer: the spec's ping every
+//! five minutes is a "should" it cannot check.
+//!
+//! The proxy opens a conversation once the upstream connection is up, a little
+//! after the node started its HANDSHAKE clock: a node that closes exactly at its
+//! deadline can close a moment before the observer's passes, and then only its
+//! close (`400: no HANDSHAKE …`) shows it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
