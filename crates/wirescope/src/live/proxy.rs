@@ -1,6 +1,10 @@
 //! The proxy's shared half: its configuration, the listening socket, and the hub
 //! every forwarding task reports its frames to, which stamps their time, checks
 //! them, prints them and records them.
+//!
+//! Each conversation is forwarded by its own task, so a slow peer holds up only its
+//! own conversation. The hub is fed through a bounded queue: output that does not
+//! keep up (a stalled terminal) slows every conversation rather than losing frames.
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
