@@ -53,9 +53,17 @@ impl Checker {
 
     /// The earliest deadline of any conversation.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.next_deadline_after(None)
+    }
+
+    /// The earliest deadline of any conversation later than `after`: a timer
+    /// that fired waits for the next one even if an observer keeps naming a
+    /// deadline already run.
+    pub(crate) fn next_deadline_after(&self, after: Option<Instant>) -> Option<Instant> {
         self.conversations
             .values()
             .filter_map(|conversation| conversation.observer.poll_deadline())
+            .filter(|deadline| after.is_none_or(|after| *deadline > after))
             .min()
     }
 

@@ -176,8 +176,10 @@ pub(crate) async fn hub(
     let start = checker.start();
     // Records never go back in time, even within one microsecond.
     let mut last = Duration::ZERO;
+    // The deadline the timer last fired for.
+    let mut fired = None;
     loop {
-        let deadline = checker.next_deadline();
+        let deadline = checker.next_deadline_after(fired);
         let record = tokio::select! {
             tap = taps.recv() => {
                 let Some(tap) = tap else { return Ok(()) };
@@ -190,6 +192,7 @@ pub(crate) async fn hub(
                 }
             }
             () = sleep_until_some(deadline) => {
+                fired = deadline;
                 // Rounded up so the recorded time is not before the deadline.
                 let reached = deadline.map_or(Duration::ZERO, |d| d.saturating_duration_since(start));
                 Record::Time(micros_ceil(start.elapsed().max(reached)).max(last))
