@@ -12,8 +12,16 @@
 //!
 //! The server machine announces the heartbeat interval the real server's HELLO
 //! announced; the grace after it is half the interval, the ratio of
-//! `ServerConfig::new`. Without `--password` the observer takes the password of
-//! the first HELLO_ACK and flags a wrong password on the server's 4001 close.
+//! `ServerConfig::new`; a missed heartbeat is flagged at that deadline as the close
+//! the server machine makes (`closes 4003 "heartbeat timeout"`). Without
+//! `--password` the observer takes the password of the first HELLO_ACK and flags a
+//! wrong password on the server's 4001 close. A machine that closed on a violation
+//! checks no further frames of its side: the real peer should have closed too.
+//!
+//! `serve` and `connect` take the user's lines as litebridge frames: a REQUEST is
+//! sent with `send_request` (the machine picks the nonce), a RESPONSE answers the
+//! peer's REQUEST with its nonce, a DISPATCH is sent with `dispatch`; the machine
+//! sends HELLO, HELLO_ACK and heartbeats itself.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
