@@ -37,6 +37,8 @@
 //!   `connect`;
 //! - [`commands`]: the commands and their options, generic over the protocol;
 //! - [`litebridge`]: litebridge's plug.
+//! - [`tachyon`], [`tipt`]: Tachyon's and Tipt's plugs; [`ws_session`]: the
+//!   `serve` and `connect` conversation loop they share.
 
 // Traffic must never be able to crash the proxy; tests may unwrap.
 #![cfg_attr(
@@ -53,13 +55,12 @@ pub(crate) mod harness;
 pub(crate) mod litebridge;
 pub(crate) mod proxy;
 pub(crate) mod render;
+pub(crate) mod tachyon;
 pub(crate) mod tcp_proxy;
+pub(crate) mod tipt;
 pub(crate) mod udp_proxy;
 pub(crate) mod ws_proxy;
 pub(crate) mod ws_session;
-
-pub(crate) mod tachyon;
-pub(crate) mod tipt;
 
 use std::fmt;
 use std::future::Future;
