@@ -271,6 +271,42 @@ fn sign_in_rules_are_flagged_on_the_request_and_the_refusal_matched() {
     );
 }
 
+#[test]
+fn a_node_that_breaks_the_rules_is_flagged_by_the_client_machine() {
+    let ask = || {
+        bin(
+            0,
+            FrameKind::Request {
+                reqt: 9,
+                body: None,
+            },
+        )
+    };
+    // Something other than the HANDSHAKE answer first.
+    let frames = vec![(1, C, handshake(0)), (2, S, ask())];
+    assert_eq!(
+        violations(frames),
+        vec![vec![], one("expected the HANDSHAKE response")]
+    );
+    // A request id reused while the client has not answered it.
+    let frames = vec![
+        (1, C, handshake(0)),
+        (2, S, handshake_ok(0)),
+        (3, S, ask()),
+        (4, S, ask()),
+    ];
+    assert_eq!(
+        violations(frames),
+        vec![vec![], vec![], vec![], one("request id 0 is still in use")]
+    );
+    // A HANDSHAKE answer whose body is not one.
+    let frames = vec![(1, C, handshake(0)), (2, S, ok(0))];
+    assert_eq!(
+        violations(frames),
+        vec![vec![], one("bad HANDSHAKE response: `body` is missing")]
+    );
+}
+
 /// Bounds every test.
 async fn bounded<T>(test: impl Future<Output = T>) -> T {
     bounded_by(Duration::from_secs(20), test).await
