@@ -1032,6 +1032,20 @@ fn a_monitor_records_what_each_side_sent_and_checks_the_answers() {
         Err(InputError::UnmatchedResponse(0))
     );
     assert!(drain(&mut node_side).frames.is_empty(), "nothing is sent");
+
+    // A request of the client's that timed out keeps its id until the late
+    // answer: the client may not use it again before.
+    let info = request(4, NodeRequestType::GET_INFO, None);
+    client_side
+        .record_sent(t0, &decode(&info).unwrap())
+        .unwrap();
+    let t1 = t0 + Duration::from_secs(30);
+    client_side.handle_timeout(t1);
+    drain(&mut client_side);
+    assert_eq!(
+        client_side.record_sent(t1, &decode(&info).unwrap()),
+        Err(CallError::Pending(proto_core::PendingError::Duplicate))
+    );
 }
 
 #[test]
