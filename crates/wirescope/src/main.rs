@@ -13,6 +13,7 @@
 
 mod input;
 mod litebridge;
+mod live;
 mod ptpchat;
 mod regnode;
 mod tachyon;

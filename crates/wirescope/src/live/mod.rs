@@ -10,6 +10,8 @@
 //! upstream (or, for `serve`, wirescope itself). For peer-to-peer protocols the
 //! names only say who dialled whom.
 
+pub(crate) mod ptpchat;
+
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,0 +1,327 @@
+//! The ptpchat observer on frames from real nodes and from a raw peer breaking
+//! each rule; serve and connect over loopback.
+
+use std::time::{Duration, Instant};
+
+use proto_core::{Input, LinkId, Machine, Output, Peer, seeded_rng};
+use ptpchat_proto::{
+    Ack, Body, ChatMessage, Connect, Endpoint, Envelope, Hello, Message, Node, NodeConfig, NodeId,
+    decode, encode,
+};
+use uuid::Uuid;
+
+use super::*;
+
+const A: NodeId = Uuid::from_u128(0xa);
+const B: NodeId = Uuid::from_u128(0xb);
+
+fn at(t0: Instant, frame: &Frame) -> Instant {
+    t0 + frame.at
+}
+
+fn binary(ms: u64, direction: Direction, bytes: Vec<u8>) -> Frame {
+    Frame {
+        conn: 1,
+        at: Duration::from_millis(ms),
+        direction,
+        data: FrameData::Binary(bytes),
+    }
+}
+
+fn open(ms: u64) -> Frame {
+    Frame {
+        conn: 1,
+        at: Duration::from_millis(ms),
+        direction: Direction::ToServer,
+        data: FrameData::Open,
+    }
+}
+
+fn envelope(sender: NodeId, target: Option<NodeId>, msg_id: u128, ttl: u32) -> Envelope {
+    Envelope {
+        ttl: Some(ttl),
+        flood: Some(false),
+        msg_id: Some(Uuid::from_u128(msg_id)),
+        sender_id: Some(sender),
+        target_id: target,
+    }
+}
+
+fn hello(sender: NodeId, msg_id: u128) -> Vec<u8> {
+    encode(&Message {
+        envelope: envelope(sender, None, msg_id, 1),
+        body: Body::Hello(Hello::default()),
+    })
+}
+
+fn chat(sender: NodeId, target: NodeId, msg_id: u128, ttl: u32) -> Vec<u8> {
+    encode(&Message {
+        envelope: envelope(sender, Some(target), msg_id, ttl),
+        body: Body::Message(ChatMessage {
+            recipient: vec![],
+            timestamp: None,
+            channel: None,
+            channel_id: None,
+            message: b"hi".to_vec(),
+            attachment: vec![],
+        }),
+    })
+}
+
+fn ack(sender: NodeId, target: NodeId, msg_id: u128, acked: u128) -> Vec<u8> {
+    encode(&Message {
+        envelope: envelope(sender, Some(target), msg_id, 8),
+        body: Body::Ack(Ack {
+            msg_id: Uuid::from_u128(acked),
+        }),
+    })
+}
+
+/// Runs frames through a fresh TCP observer, calling `on_deadline` at each deadline
+/// passed on the way; returns each frame's (kind, violations) and the deadline
+/// violations with the time they were found.
+#[allow(clippy::type_complexity)]
+fn run(frames: &[Frame], until_ms: u64) -> (Vec<(String, Vec<String>)>, Vec<(u64, String)>) {
+    let t0 = Instant::now();
+    let mut observer = Ptpchat::observer(&PeerOptions::default(), t0);
+    let mut seen = Vec::new();
+    let mut late = Vec::new();
+    let mut deadlines = |observer: &mut Box<dyn Observer>, now: Instant, late: &mut Vec<_>| {
+        while let Some(due) = observer.poll_deadline().filter(|due| *due <= now) {
+            for violation in observer.on_deadline(due) {
+                late.push(((due - t0).as_millis() as u64, violation));
+            }
+        }
+    };
+    for frame in frames {
+        deadlines(&mut observer, at(t0, frame), &mut late);
+        let observation = observer.observe(at(t0, frame), frame);
+        seen.push((observation.kind, observation.violations));
+    }
+    deadlines(
+        &mut observer,
+        t0 + Duration::from_millis(until_ms),
+        &mut late,
+    );
+    (seen, late)
+}
+
+/// Two real nodes talking through an in-memory link for `span`; every frame as the
+/// observer would see it. The client sends a MESSAGE to the server at 300 ms.
+fn session(span: Duration) -> Vec<Frame> {
+    let t0 = Instant::now();
+    let mut nodes = [
+        Node::new(NodeConfig::new(A), seeded_rng(1)),
+        Node::new(NodeConfig::new(B), seeded_rng(2)),
+    ];
+    let link = Some(Peer::Link(LinkId(1)));
+    let mut frames = vec![open(0)];
+    for node in &mut nodes {
+        node.handle_input(t0, Input::Opened { from: link }).unwrap();
+    }
+    let mut now = t0;
+    let mut sent_chat = false;
+    while now <= t0 + span {
+        if !sent_chat && now >= t0 + Duration::from_millis(300) {
+            sent_chat = true;
+            let body = decode(&chat(A, B, 1, 8), &Default::default()).unwrap().body;
+            nodes[0].send(now, B, body).unwrap();
+        }
+        loop {
+            let mut moved = false;
+            for i in 0..2 {
+                if nodes[i].poll_timeout().is_some_and(|due| due <= now) {
+                    nodes[i].handle_timeout(now);
+                }
+                while let Some(output) = nodes[i].poll_output() {
+                    if let Output::Transmit(transmit) = output {
+                        moved = true;
+                        let bytes = transmit.payload.as_bytes().to_vec();
+                        let direction = if i == 0 {
+                            Direction::ToServer
+                        } else {
+                            Direction::ToClient
+                        };
+                        frames.push(Frame {
+                            conn: 1,
+                            at: now - t0,
+                            direction,
+                            data: FrameData::Binary(bytes.clone()),
+                        });
+                        let _ = nodes[1 - i].handle_input(
+                            now,
+                            Input::Received {
+                                from: link,
+                                data: proto_core::Data::Binary(&bytes),
+                            },
+                        );
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        now += Duration::from_millis(50);
+    }
+    frames
+}
+
+#[test]
+fn a_session_of_real_nodes_breaks_no_rule() {
+    let frames = session(Duration::from_secs(20));
+    let (seen, late) = run(&frames, 20_000);
+    let kinds: Vec<&str> = seen.iter().take(6).map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["open", "HELLO", "HELLO", "ROUTING", "ROUTING", "ROUTING"]
+    );
+    assert!(seen.iter().any(|(kind, _)| kind == "MESSAGE"));
+    assert!(seen.iter().any(|(kind, _)| kind == "ACK"));
+    let flagged: Vec<_> = seen.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert_eq!(flagged, Vec::<&(String, Vec<String>)>::new());
+    assert_eq!(late, []);
+}
+
+#[test]
+fn the_same_frames_say_the_same_things() {
+    let frames = session(Duration::from_secs(3));
+    assert_eq!(run(&frames, 9_000), run(&frames, 9_000));
+}
+
+#[test]
+fn each_broken_rule_is_flagged_once_with_the_nodes_words() {
+    let bad = br#"{"msg_type":"MESSAGE","msg_data":{"message":"not base64!"}}"#.to_vec();
+    let decode_error = match decode(&bad, &Default::default()) {
+        Err(error) => format!("bad message: {error}"),
+        Ok(message) => panic!("decoded {message:?}"),
+    };
+    let connect = encode(&Message {
+        envelope: envelope(B, None, 0x70, 8),
+        body: Body::Connect(Connect {
+            src_node_id: Some(B),
+            dst_node_id: Some(Uuid::from_u128(0xc)),
+            dst: Endpoint::Port(1),
+            src: Endpoint::Port(2),
+        }),
+    });
+    let frames = vec![
+        open(0),
+        // The client speaks before its HELLO.
+        binary(10, Direction::ToServer, chat(A, B, 0x10, 8)),
+        binary(20, Direction::ToServer, hello(A, 0x11)),
+        binary(30, Direction::ToClient, hello(B, 0x12)),
+        // The server ACKs the early MESSAGE (fine), then again (nothing awaits it).
+        binary(40, Direction::ToClient, ack(B, A, 0x13, 0x10)),
+        binary(50, Direction::ToClient, ack(B, A, 0x14, 0x10)),
+        // A relay passed on a message whose ttl had run out.
+        binary(60, Direction::ToServer, chat(A, B, 0x15, 0)),
+        // The same message again.
+        binary(70, Direction::ToServer, chat(A, B, 0x15, 8)),
+        // Another acknowledged message under an id already awaiting its ACK.
+        binary(75, Direction::ToServer, {
+            let mut key = decode(&chat(A, B, 0x15, 8), &Default::default()).unwrap();
+            key.body = Body::Key(ptpchat_proto::Key {
+                channel: "c".into(),
+                channel_id: Uuid::from_u128(9),
+                cipher: "none".into(),
+                key: vec![1],
+            });
+            encode(&key)
+        }),
+        binary(80, Direction::ToServer, bad),
+        binary(90, Direction::ToClient, connect),
+        // The server keeps greeting; the client falls silent.
+        binary(2_000, Direction::ToClient, hello(B, 0x20)),
+        binary(4_000, Direction::ToClient, hello(B, 0x21)),
+        binary(6_000, Direction::ToClient, hello(B, 0x22)),
+    ];
+    let (seen, late) = run(&frames, 6_500);
+    let flagged: Vec<(usize, Vec<String>)> = seen
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (_, v))| !v.is_empty())
+        .map(|(i, (_, v))| (i, v))
+        .collect();
+    assert_eq!(
+        flagged,
+        [
+            (
+                1,
+                vec![
+                    "MESSAGE before HELLO: the spec makes HELLO the first message on a link"
+                        .to_owned()
+                ]
+            ),
+            (
+                5,
+                vec![format!(
+                    "ACK for {}, which the client awaits no ACK for",
+                    Uuid::from_u128(0x10)
+                )]
+            ),
+            (
+                6,
+                vec![
+                    "MESSAGE arrived with ttl 0: it was passed on after its ttl ran out".to_owned()
+                ]
+            ),
+            (
+                7,
+                vec![format!(
+                    "duplicate MESSAGE {}: the server has handled it already",
+                    Uuid::from_u128(0x15)
+                )]
+            ),
+            (
+                8,
+                vec!["client reused msg_id: a request with this id is already pending".to_owned()]
+            ),
+            (9, vec![decode_error]),
+            (10, vec!["CONNECT out of sequence".to_owned()]),
+        ]
+    );
+    // Six seconds after its last frame (the bad one, at 80 ms); the unanswered
+    // MESSAGE of 60 ms waits its ten seconds beyond this run.
+    assert_eq!(
+        late,
+        [(
+            6_080,
+            format!(
+                "client silent for 6s: the server drops the link (NeighbourDown {{ peer: Link(LinkId(1)), node_id: Some({A}), reason: Silent }})"
+            )
+        )]
+    );
+}
+
+#[test]
+fn an_unanswered_message_is_flagged_when_its_ack_is_due() {
+    let mut frames = vec![
+        open(0),
+        binary(0, Direction::ToServer, hello(A, 1)),
+        binary(0, Direction::ToClient, hello(B, 2)),
+        binary(100, Direction::ToServer, chat(A, B, 3, 8)),
+    ];
+    // Both keep greeting; the server never ACKs.
+    for n in 1..=6u64 {
+        frames.push(binary(
+            n * 2_000,
+            Direction::ToServer,
+            hello(A, 10 + u128::from(n)),
+        ));
+        frames.push(binary(
+            n * 2_000,
+            Direction::ToClient,
+            hello(B, 20 + u128::from(n)),
+        ));
+    }
+    let (seen, late) = run(&frames, 12_000);
+    assert!(seen.iter().all(|(_, v)| v.is_empty()), "{seen:?}");
+    assert_eq!(
+        late,
+        [(
+            10_100,
+            format!("server did not ACK {} within 10s", Uuid::from_u128(3))
+        )]
+    );
+}
