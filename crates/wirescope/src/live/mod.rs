@@ -11,6 +11,7 @@
 //! names only say who dialled whom.
 
 pub(crate) mod ptpchat;
+pub(crate) mod regnode;
 
 use std::fmt;
 use std::future::Future;

@@ -490,18 +490,21 @@ fn node_config(options: &PeerOptions, console: &Console) -> Result<NodeConfig, F
     Ok(config)
 }
 
-/// A random version-4 id: the process's randomly keyed hasher over the time.
+/// A random version-4 id.
 fn fresh_id() -> Uuid {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&random_seed().to_be_bytes());
+    bytes[8..].copy_from_slice(&random_seed().to_be_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// A seed no other run draws: the process's randomly keyed hasher over the time.
+/// For ids and keys made on the spot; the machines' own draws stay seeded.
+pub(super) fn random_seed() -> u64 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_nanos());
-    let state = std::collections::hash_map::RandomState::new();
-    let high = state.hash_one(nanos).to_be_bytes();
-    let low = state.hash_one(nanos.wrapping_add(1)).to_be_bytes();
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&high);
-    bytes[8..].copy_from_slice(&low);
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
+    std::collections::hash_map::RandomState::new().hash_one(nanos)
 }
 
 fn say(console: &Console, line: String) {

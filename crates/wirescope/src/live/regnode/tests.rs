@@ -1,0 +1,324 @@
+//! The regnode observer on datagrams of real machines and of a raw peer breaking
+//! each rule; serve and connect over loopback.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use proto_core::{Input, Machine, Output, Payload, Peer as Addr, seeded_rng};
+use regnode_proto::{
+    Body, Client, ClientConfig, Identity, Packet, Params, Peer, PeerConfig, Signer, WallClock,
+    X509Ed25519, encode, signed_message,
+};
+
+use super::*;
+
+const UNIX: u64 = 1_700_000_000;
+
+fn peer_identity() -> Identity {
+    Identity::generate(&mut seeded_rng(10), "peer", Duration::from_secs(UNIX)).unwrap()
+}
+
+fn client_identity(seed: u64) -> Identity {
+    Identity::generate(&mut seeded_rng(seed), "client", Duration::from_secs(UNIX)).unwrap()
+}
+
+/// A packet signed by `signer` at `timestamp`.
+fn sealed(signer: &dyn Signer, params: Params, timestamp: u64, body: Body<'_>) -> Vec<u8> {
+    let mut signed = Vec::new();
+    signed_message(timestamp, &body, &mut signed).unwrap();
+    let signature = signer.sign(&signed);
+    let packet = Packet {
+        params,
+        shift_len: 0,
+        signature: &signature,
+        timestamp,
+        body,
+    };
+    let mut out = Vec::new();
+    encode(&packet, &mut seeded_rng(0), &mut out).unwrap();
+    out
+}
+
+fn frame(ms: u64, direction: Direction, bytes: Vec<u8>) -> Frame {
+    Frame {
+        conn: 1,
+        at: Duration::from_millis(ms),
+        direction,
+        data: FrameData::Binary(bytes),
+    }
+}
+
+/// A real client and peer for `span`: register, an event to itself, keepalives
+/// every second; every datagram as the proxy would see it.
+fn session(span: Duration) -> Vec<Frame> {
+    let t0 = Instant::now();
+    let clock = WallClock::new(t0, Duration::from_secs(UNIX));
+    let (peer_at, client_at) = (SERVER_AT, CLIENT_AT);
+    let mut peer = Peer::new(
+        PeerConfig::default(),
+        Box::new(peer_identity()),
+        Box::new(X509Ed25519),
+        clock,
+        seeded_rng(1),
+    );
+    let mut config = ClientConfig::new(peer_at);
+    config.keepalive = Some(Duration::from_secs(1));
+    let identity = client_identity(2);
+    let me = identity.fingerprint();
+    let verifier = peer_identity().certificate_info().verifier();
+    let mut client = Client::new(
+        config,
+        Box::new(identity),
+        Box::new(verifier),
+        clock,
+        seeded_rng(3),
+    );
+    let mut frames = Vec::new();
+    let mut now = t0;
+    client.network_changed(now);
+    client
+        .send_event(now, me, peer_at, b"note to self")
+        .unwrap();
+    while now <= t0 + span {
+        if client.poll_timeout().is_some_and(|due| due <= now) {
+            client.handle_timeout(now);
+        }
+        let mut wire: VecDeque<(bool, Vec<u8>)> = VecDeque::new();
+        loop {
+            while let Some(output) = client.poll_output() {
+                if let Output::Transmit(t) = output {
+                    if let Payload::Binary(bytes) = t.payload {
+                        wire.push_back((true, bytes.to_vec()));
+                    }
+                }
+            }
+            while let Some(output) = peer.poll_output() {
+                if let Output::Transmit(t) = output {
+                    if let Payload::Binary(bytes) = t.payload {
+                        wire.push_back((false, bytes.to_vec()));
+                    }
+                }
+            }
+            let Some((to_peer, bytes)) = wire.pop_front() else {
+                break;
+            };
+            let ms = (now - t0).as_millis() as u64;
+            if to_peer {
+                frames.push(frame(ms, Direction::ToServer, bytes.clone()));
+                let _ = peer.handle_input(now, Input::datagram(client_at, &bytes));
+            } else {
+                frames.push(frame(ms, Direction::ToClient, bytes.clone()));
+                let _ = client.handle_input(now, Input::datagram(peer_at, &bytes));
+            }
+        }
+        now += Duration::from_millis(100);
+    }
+    let _ = Addr::Addr(client_at);
+    frames
+}
+
+#[allow(clippy::type_complexity)]
+fn run(
+    options: &PeerOptions,
+    frames: &[Frame],
+    until_ms: u64,
+) -> (Vec<(String, Vec<String>)>, Vec<(u64, String)>) {
+    let t0 = Instant::now();
+    let mut observer = Regnode::observer(options, t0);
+    let mut seen = Vec::new();
+    let mut late = Vec::new();
+    let deadlines = |observer: &mut Box<dyn Observer>, now: Instant, late: &mut Vec<_>| {
+        while let Some(due) = observer.poll_deadline().filter(|due| *due <= now) {
+            for violation in observer.on_deadline(due) {
+                late.push(((due - t0).as_millis() as u64, violation));
+            }
+        }
+    };
+    for frame in frames {
+        deadlines(&mut observer, t0 + frame.at, &mut late);
+        let observation = observer.observe(t0 + frame.at, frame);
+        seen.push((observation.kind, observation.violations));
+    }
+    deadlines(
+        &mut observer,
+        t0 + Duration::from_millis(until_ms),
+        &mut late,
+    );
+    (seen, late)
+}
+
+/// The peer's certificate in a file, as `serve --cert-out` writes it.
+fn peer_certificate_file(name: &str) -> PeerOptions {
+    let path = std::env::temp_dir().join(format!(
+        "wirescope-regnode-{name}-{}.der",
+        std::process::id()
+    ));
+    std::fs::write(&path, peer_identity().certificate()).unwrap();
+    PeerOptions {
+        roots: Some(path),
+        ..PeerOptions::default()
+    }
+}
+
+#[test]
+fn a_session_of_real_machines_breaks_no_rule() {
+    let frames = session(Duration::from_secs(3));
+    let options = peer_certificate_file("clean");
+    let (seen, late) = run(&options, &frames, 3_000);
+    let kinds: Vec<&str> = seen.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "REGISTER",
+            "OK",
+            "CLIENT-EVENT",
+            "CLIENT-EVENT",
+            "KEEPALIVE",
+            "KEEPALIVE",
+            "KEEPALIVE"
+        ]
+    );
+    assert!(seen.iter().all(|(_, v)| v.is_empty()), "{seen:?}");
+    assert_eq!(late, []);
+    // Six minutes after the last keepalive (3 s), at its next sweep, the peer
+    // forgets the client.
+    let (_, late) = run(&options, &frames, 400_000);
+    let fingerprint = client_identity(2).fingerprint();
+    assert_eq!(
+        late,
+        [(
+            370_000,
+            format!(
+                "client silent for 360s: the peer forgets it (Expired {{ fingerprint: {fingerprint:?} }})"
+            )
+        )]
+    );
+}
+
+#[test]
+fn the_same_datagrams_say_the_same_things() {
+    let frames = session(Duration::from_secs(2));
+    let options = PeerOptions::default();
+    assert_eq!(
+        run(&options, &frames, 30_000),
+        run(&options, &frames, 30_000)
+    );
+}
+
+#[test]
+fn each_broken_rule_is_flagged_once_with_the_machines_words() {
+    let frames = session(Duration::from_millis(100));
+    let register = frames[0].clone();
+    let ok = frames[1].clone();
+    let client = client_identity(2);
+    let mallory = client_identity(66);
+    let peer = peer_identity();
+    let ts = UNIX + 1;
+    let c2p = Params::CLIENT_TO_PEER;
+    let p2c = Params::PEER_TO_CLIENT;
+    let mut frames = vec![
+        // A keepalive before any register.
+        frame(
+            0,
+            Direction::ToServer,
+            sealed(&client, c2p, UNIX, Body::Keepalive),
+        ),
+        register.clone(),
+        ok,
+        // The same register again.
+        Frame {
+            at: Duration::from_millis(10),
+            ..register
+        },
+        // A keepalive signed by someone else.
+        frame(
+            20,
+            Direction::ToServer,
+            sealed(&mallory, c2p, ts, Body::Keepalive),
+        ),
+        // A client may not send OK, nor a type the spec leaves open.
+        frame(30, Direction::ToServer, sealed(&client, c2p, ts, Body::Ok)),
+        frame(
+            40,
+            Direction::ToServer,
+            sealed(
+                &client,
+                c2p,
+                ts,
+                Body::Other {
+                    code: 9,
+                    payload: b"?",
+                },
+            ),
+        ),
+        // A client's packet flagged as the peer's.
+        frame(
+            50,
+            Direction::ToServer,
+            sealed(&client, p2c, ts, Body::Keepalive),
+        ),
+        frame(60, Direction::ToServer, vec![0, 0]),
+        // An OK with no register to answer, properly signed.
+        frame(70, Direction::ToClient, sealed(&peer, p2c, ts, Body::Ok)),
+        // A register for the peer to take, from the peer.
+        frame(
+            80,
+            Direction::ToClient,
+            sealed(
+                &peer,
+                p2c,
+                ts + 1,
+                Body::Register {
+                    certificate: peer.certificate(),
+                },
+            ),
+        ),
+        // An event from the peer signed by someone else.
+        frame(
+            90,
+            Direction::ToClient,
+            sealed(&mallory, p2c, ts + 2, Body::PeerEvent { payload: b"hi" }),
+        ),
+        // A timestamp far outside the window.
+        frame(
+            100,
+            Direction::ToServer,
+            sealed(&client, c2p, UNIX + 3600, Body::Keepalive),
+        ),
+    ];
+    frames.push(frame(
+        110,
+        Direction::ToServer,
+        sealed(&client, c2p, ts + 3, Body::Keepalive),
+    ));
+    let (seen, _) = run(&peer_certificate_file("broken"), &frames, 200);
+    let flagged: Vec<(usize, Vec<String>)> = seen
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (_, v))| !v.is_empty())
+        .map(|(i, (_, v))| (i, v))
+        .collect();
+    let one = |i: usize, text: &str| (i, vec![text.to_owned()]);
+    assert_eq!(
+        flagged,
+        [
+            one(0, "unknown sender 192.0.2.1:1"),
+            one(3, "replay: packet already seen"),
+            one(4, "bad signature: signature does not verify"),
+            one(5, "unexpected Ok"),
+            one(6, "unexpected Other(9)"),
+            one(7, "packet flagged for the other direction"),
+            one(
+                8,
+                "malformed packet: datagram ends inside SignatureLen: 2 bytes needed, 0 left"
+            ),
+            one(9, "OK answering no register"),
+            one(10, "unexpected Register"),
+            one(11, "bad signature: signature does not verify"),
+            one(
+                12,
+                "replay: timestamp 1700003600 is outside the window around 1700000000"
+            ),
+        ]
+    );
+}
