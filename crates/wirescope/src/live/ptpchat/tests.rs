@@ -325,3 +325,109 @@ fn an_unanswered_message_is_flagged_when_its_ack_is_due() {
         )]
     );
 }
+
+/// A console for a peer under test: the sender of its input, the receiver of its
+/// output.
+fn console() -> (
+    Console,
+    tokio::sync::mpsc::Sender<String>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let (input_tx, input) = tokio::sync::mpsc::channel(8);
+    let (output, output_rx) = tokio::sync::mpsc::unbounded_channel();
+    (Console { input, output }, input_tx, output_rx)
+}
+
+/// Reads output lines until one `want` accepts; returns it.
+async fn wait_for(
+    output: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let line = tokio::time::timeout_at(deadline, output.recv())
+            .await
+            .expect("no such line within 10 s")
+            .expect("the peer stopped");
+        if want(&line) {
+            return line;
+        }
+    }
+}
+
+fn options(node: NodeId) -> PeerOptions {
+    PeerOptions {
+        node_id: Some(node.to_string()),
+        ..PeerOptions::default()
+    }
+}
+
+/// `connect` sends a MESSAGE typed as `encode` reads it to `serve`'s node, which
+/// prints it; the ACK comes back; ending the input ends each side.
+async fn connect_to_serve<P: LiveProtocol>() {
+    let (server_console, server_input, mut server_output) = console();
+    let server = tokio::spawn(P::serve(
+        options(B),
+        "127.0.0.1:0".parse().unwrap(),
+        server_console,
+    ));
+    let listening = wait_for(&mut server_output, |line| line.starts_with("ptpchat node")).await;
+    let addr = listening.rsplit(' ').next().unwrap().to_owned();
+    let (client_console, client_input, mut client_output) = console();
+    let client = tokio::spawn(P::connect(options(A), addr, client_console));
+    wait_for(&mut client_output, |line| line.starts_with("NeighbourUp")).await;
+    // Routing settles within the node's trigger delay and first HELLO exchange.
+    let line = String::from_utf8(chat(A, B, 1, 8)).unwrap();
+    let sent = loop {
+        client_input.send(line.clone()).await.unwrap();
+        let said = wait_for(&mut client_output, |line| {
+            line.starts_with("sent MESSAGE") || line.starts_with("not sent")
+        })
+        .await;
+        if said.starts_with("sent MESSAGE") {
+            break said;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(sent.ends_with(&format!("to {B}")), "{sent}");
+    let received = wait_for(&mut server_output, |line| line.starts_with("received")).await;
+    assert!(received.starts_with("received MESSAGE from "), "{received}");
+    assert!(received.contains(r#""message":"aGk=""#), "{received}");
+    let acked = wait_for(&mut client_output, |line| line.starts_with("Acked")).await;
+    assert!(acked.ends_with(&format!("by: Some({B}) }}")), "{acked}");
+    // A line that is not ptpchat is refused with the decoder's words.
+    client_input.send("{}".to_owned()).await.unwrap();
+    let refused = wait_for(&mut client_output, |line| line.starts_with("not sent")).await;
+    assert_eq!(
+        refused,
+        format!(
+            "not sent: {}",
+            match decode(b"{}", &Default::default()) {
+                Err(error) => format!("{error}  [{error:?}]"),
+                Ok(message) => panic!("{message:?}"),
+            }
+        )
+    );
+    drop(client_input);
+    tokio::time::timeout(Duration::from_secs(10), client)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    drop(server_input);
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn connect_talks_to_serve_over_tcp() {
+    connect_to_serve::<Ptpchat>().await;
+}
+
+#[tokio::test]
+async fn connect_talks_to_serve_over_udp() {
+    connect_to_serve::<PtpchatUdp>().await;
+}

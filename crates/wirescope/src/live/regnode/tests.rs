@@ -322,3 +322,127 @@ fn each_broken_rule_is_flagged_once_with_the_machines_words() {
         ]
     );
 }
+
+fn console() -> (
+    Console,
+    tokio::sync::mpsc::Sender<String>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let (input_tx, input) = tokio::sync::mpsc::channel(8);
+    let (output, output_rx) = tokio::sync::mpsc::unbounded_channel();
+    (Console { input, output }, input_tx, output_rx)
+}
+
+async fn wait_for(
+    output: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let line = tokio::time::timeout_at(deadline, output.recv())
+            .await
+            .expect("no such line within 10 s")
+            .expect("the peer stopped");
+        if want(&line) {
+            return line;
+        }
+    }
+}
+
+#[tokio::test]
+async fn connect_registers_with_serve_and_events_flow_both_ways() {
+    let dir = std::env::temp_dir().join(format!("wirescope-regnode-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let certificate = dir.join("peer.der");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (server_console, server_input, mut server_output) = console();
+    let server = tokio::spawn(Regnode::serve(
+        PeerOptions {
+            cert_out: Some(certificate.clone()),
+            ..PeerOptions::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+        server_console,
+    ));
+    let made = wait_for(&mut server_output, |line| line.starts_with("identity")).await;
+    assert!(
+        made.starts_with("identity made on the spot (not saved): "),
+        "{made}"
+    );
+    let listening = wait_for(&mut server_output, |line| {
+        line.starts_with("regnode peer on")
+    })
+    .await;
+    let addr = listening.rsplit(' ').next().unwrap().to_owned();
+
+    // The client's identity is made and saved in its directory, then found there.
+    let client_options = PeerOptions {
+        roots: Some(certificate.clone()),
+        identity: Some(dir.join("client")),
+        ..PeerOptions::default()
+    };
+    let (client_console, client_input, mut client_output) = console();
+    let client = tokio::spawn(Regnode::connect(
+        client_options.clone(),
+        addr.clone(),
+        client_console,
+    ));
+    let made = wait_for(&mut client_output, |line| line.starts_with("identity")).await;
+    let me = made.rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        made.starts_with("identity made on the spot and saved in "),
+        "{made}"
+    );
+    wait_for(&mut client_output, |line| line.starts_with("Registered")).await;
+    let registered = wait_for(&mut server_output, |line| line.starts_with("Registered")).await;
+    assert!(registered.contains(&me), "{registered}");
+
+    // An event to itself, relayed by the peer; the peer's own event.
+    client_input
+        .send(format!("type=client-event fingerprint={me} payload=6869"))
+        .await
+        .unwrap();
+    let message = wait_for(&mut client_output, |line| line.starts_with("Message")).await;
+    assert!(message.contains(r#"payload: b"hi""#), "{message}");
+    server_input
+        .send(format!("type=peer-event fingerprint={me} payload=796f"))
+        .await
+        .unwrap();
+    let event = wait_for(&mut client_output, |line| line.starts_with("PeerEvent")).await;
+    assert!(event.contains(r#"payload: b"yo""#), "{event}");
+    // What a client may not send, said in the client's words.
+    client_input.send("type=ok".to_owned()).await.unwrap();
+    assert_eq!(
+        wait_for(&mut client_output, |line| line.starts_with("not sent")).await,
+        "not sent: a client sends type=register or type=client-event, not type=ok"
+    );
+    drop(client_input);
+    tokio::time::timeout(Duration::from_secs(10), client)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    // Again: the saved identity is read back.
+    let (client_console, client_input, mut client_output) = console();
+    let client = tokio::spawn(Regnode::connect(client_options, addr, client_console));
+    let found = wait_for(&mut client_output, |line| line.starts_with("identity")).await;
+    assert!(
+        found.starts_with("identity from ") && found.ends_with(&me),
+        "{found}"
+    );
+    wait_for(&mut client_output, |line| line.starts_with("Registered")).await;
+    drop(client_input);
+    tokio::time::timeout(Duration::from_secs(10), client)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    drop(server_input);
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
