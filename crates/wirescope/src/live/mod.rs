@@ -12,6 +12,7 @@
 
 pub(crate) mod ptpchat;
 pub(crate) mod regnode;
+mod running;
 
 use std::fmt;
 use std::future::Future;

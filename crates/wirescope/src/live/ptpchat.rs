@@ -33,21 +33,21 @@
 //! fed once the id is known.
 
 use std::collections::BTreeSet;
-use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use proto_core::{Data, Input, Limits, LinkId, Machine, Peer, seeded_rng};
-use proto_tokio::{Activity, Mailbox, PeerTraffic, TcpConfig, TcpDriver, UdpConfig, UdpDriver};
+use proto_tokio::{PeerTraffic, TcpConfig, TcpDriver, UdpConfig, UdpDriver};
 use ptpchat_proto::{
     Body, DownReason, Event, Generation, InputError, Message, Node, NodeConfig, NodeId, Verb,
     decode, encode,
 };
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::running::{self, Running, say};
 use super::{
     BoxFuture, Console, Direction, Failure, Frame, FrameData, LiveProtocol, Observation, Observer,
     PeerOptions, Wire,
@@ -493,22 +493,9 @@ fn node_config(options: &PeerOptions, console: &Console) -> Result<NodeConfig, F
 /// A random version-4 id.
 fn fresh_id() -> Uuid {
     let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&random_seed().to_be_bytes());
-    bytes[8..].copy_from_slice(&random_seed().to_be_bytes());
+    bytes[..8].copy_from_slice(&running::random_seed().to_be_bytes());
+    bytes[8..].copy_from_slice(&running::random_seed().to_be_bytes());
     uuid::Builder::from_random_bytes(bytes).into_uuid()
-}
-
-/// A seed no other run draws: the process's randomly keyed hasher over the time.
-/// For ids and keys made on the spot; the machines' own draws stay seeded.
-pub(super) fn random_seed() -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos());
-    std::collections::hash_map::RandomState::new().hash_one(nanos)
-}
-
-fn say(console: &Console, line: String) {
-    let _ = console.output.send(line);
 }
 
 /// A tap printing each frame received and sent (a link's HELLO and ROUTING only
@@ -598,42 +585,9 @@ fn apply(node: &mut Node, now: Instant, line: &str) -> String {
     result.unwrap_or_else(|error| format!("not sent: {error}"))
 }
 
-/// Runs the console against a node driven in another task, until the input ends
-/// or (`until_down`) the neighbour goes away.
-async fn converse(
-    mailbox: Mailbox<Node>,
-    mut activity: mpsc::UnboundedReceiver<Activity<Event, InputError>>,
-    mut console: Console,
-    until_down: bool,
-) -> Result<(), Failure> {
-    loop {
-        tokio::select! {
-            line = console.input.recv() => {
-                let Some(line) = line else { return Ok(()) };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let (reply, answer) = oneshot::channel();
-                mailbox
-                    .send(move |node, now| {
-                        let _ = reply.send(apply(node, now, &line));
-                    })
-                    .await?;
-                say(&console, answer.await?);
-            }
-            got = activity.recv() => match got {
-                None => return Ok(()),
-                Some(Activity::Event(event)) => {
-                    let down = matches!(event, Event::NeighbourDown { .. });
-                    say(&console, describe(&event));
-                    if down && until_down {
-                        return Ok(());
-                    }
-                }
-                Some(Activity::Refused(error)) => say(&console, format!("refused: {error}")),
-            },
-        }
-    }
+/// `connect` ends when its one neighbour goes away.
+fn neighbour_down(event: &Event) -> bool {
+    matches!(event, Event::NeighbourDown { .. })
 }
 
 fn describe(event: &Event) -> String {
@@ -644,45 +598,6 @@ fn describe(event: &Event) -> String {
         }
         other => format!("{other:?}"),
     }
-}
-
-/// Drives `driver` in a task until it stops; its activity comes out of the channel.
-fn spawn_tcp(
-    mut driver: TcpDriver<Node>,
-) -> (
-    Mailbox<Node>,
-    mpsc::UnboundedReceiver<Activity<Event, InputError>>,
-    tokio::task::JoinHandle<()>,
-) {
-    let mailbox = driver.mailbox();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        while let Some(activity) = driver.next().await {
-            if tx.send(activity).is_err() {
-                return;
-            }
-        }
-    });
-    (mailbox, rx, task)
-}
-
-fn spawn_udp(
-    mut driver: UdpDriver<Node>,
-) -> (
-    Mailbox<Node>,
-    mpsc::UnboundedReceiver<Activity<Event, InputError>>,
-    tokio::task::JoinHandle<()>,
-) {
-    let mailbox = driver.mailbox();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        while let Some(activity) = driver.next().await {
-            if tx.send(activity).is_err() {
-                return;
-            }
-        }
-    });
-    (mailbox, rx, task)
 }
 
 async fn serve_tcp(
@@ -704,10 +619,9 @@ async fn serve_tcp(
     let driver = TcpDriver::new(Node::new(config, seeded_rng(0)), TcpConfig::new(&limits))
         .listen(listener)
         .with_tap(tap(console.output.clone()));
-    let (mailbox, activity, task) = spawn_tcp(driver);
-    let result = converse(mailbox, activity, console, false).await;
-    task.abort();
-    result
+    Running::tcp(driver)
+        .converse(console, apply, describe, |_| false)
+        .await
 }
 
 async fn connect_tcp(
@@ -723,10 +637,9 @@ async fn connect_tcp(
     tokio::time::timeout(DIAL_TIMEOUT, driver.dial(addr))
         .await
         .map_err(|_| format!("no connection to {addr} within {DIAL_TIMEOUT:?}"))??;
-    let (mailbox, activity, task) = spawn_tcp(driver);
-    let result = converse(mailbox, activity, console, true).await;
-    task.abort();
-    result
+    Running::tcp(driver)
+        .converse(console, apply, describe, neighbour_down)
+        .await
 }
 
 async fn serve_udp(
@@ -747,10 +660,9 @@ async fn serve_udp(
         &console,
         format!("ptpchat node {node_id} on UDP {}", driver.local_addr()?),
     );
-    let (mailbox, activity, task) = spawn_udp(driver.with_tap(tap(console.output.clone())));
-    let result = converse(mailbox, activity, console, false).await;
-    task.abort();
-    result
+    Running::udp(driver.with_tap(tap(console.output.clone())))
+        .converse(console, apply, describe, |_| false)
+        .await
 }
 
 async fn connect_udp(
@@ -773,15 +685,13 @@ async fn connect_udp(
     )
     .await?
     .with_tap(tap(console.output.clone()));
-    let (mailbox, activity, task) = spawn_udp(driver);
-    mailbox
-        .send(move |node, now| {
-            let _ = node.add_peer(now, addr);
-        })
-        .await?;
-    let result = converse(mailbox, activity, console, true).await;
-    task.abort();
-    result
+    let running = Running::udp(driver);
+    running
+        .call(move |node, now| node.add_peer(now, addr))
+        .await??;
+    running
+        .converse(console, apply, describe, neighbour_down)
+        .await
 }
 
 /// `HOST:PORT` (or `tcp://…`, `udp://…`) to the first address it names.

@@ -34,15 +34,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
 use proto_core::{Input, Machine, Output, Peer as Addr, seeded_rng};
-use proto_tokio::{Activity, Mailbox, PeerTraffic, UdpConfig, UdpDriver};
+use proto_tokio::{PeerTraffic, UdpConfig, UdpDriver};
 use regnode_proto::{
     CertificateScheme, Client, ClientConfig, ClientEvent, Fingerprint, Identity, InputError,
     PacketType, Peer, PeerConfig, PeerEvent, SignatureError, Signer, Verifier, WallClock,
     X509Ed25519, decode, fingerprint,
 };
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
+use super::running::{self, Running, say};
 use super::{
     BoxFuture, Console, Direction, Failure, Frame, FrameData, LiveProtocol, Observation, Observer,
     PeerOptions, Wire,
@@ -314,10 +315,6 @@ impl RegnodeObserver {
 const KEY_FILE: &str = "regnode.key";
 const CERTIFICATE_FILE: &str = "regnode.der";
 
-fn say(console: &Console, line: String) {
-    let _ = console.output.send(line);
-}
-
 fn unix_now() -> Result<Duration, Failure> {
     Ok(SystemTime::now().duration_since(UNIX_EPOCH)?)
 }
@@ -328,7 +325,7 @@ fn unix_now() -> Result<Duration, Failure> {
 /// is given. Says which on the console.
 fn identity(options: &PeerOptions, console: &Console, name: &str) -> Result<Identity, Failure> {
     let unix = unix_now()?;
-    let fresh = || Identity::generate(&mut seeded_rng(super::ptpchat::random_seed()), name, unix);
+    let fresh = || Identity::generate(&mut seeded_rng(running::random_seed()), name, unix);
     let Some(dir) = &options.identity else {
         let made = fresh()?;
         say(
@@ -416,74 +413,6 @@ fn tap(output: mpsc::UnboundedSender<String>) -> impl FnMut(PeerTraffic<'_>) + S
     }
 }
 
-/// Runs the console against a machine driven in another task until the input
-/// ends (or `stop` says an event ends the conversation); `apply` carries out
-/// each line.
-async fn converse<M, E>(
-    mailbox: Mailbox<M>,
-    mut activity: mpsc::UnboundedReceiver<Activity<E, InputError>>,
-    mut console: Console,
-    apply: impl Fn(&mut M, Instant, &str) -> String + Copy + Send + 'static,
-    stop: fn(&E) -> bool,
-) -> Result<(), Failure>
-where
-    M: Machine + Send + 'static,
-    E: std::fmt::Debug,
-{
-    loop {
-        tokio::select! {
-            line = console.input.recv() => {
-                let Some(line) = line else { return Ok(()) };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let (reply, answer) = oneshot::channel();
-                mailbox
-                    .send(move |machine, now| {
-                        let _ = reply.send(apply(machine, now, &line));
-                    })
-                    .await?;
-                say(&console, answer.await?);
-            }
-            got = activity.recv() => match got {
-                None => return Ok(()),
-                Some(Activity::Event(event)) => {
-                    say(&console, format!("{event:?}"));
-                    if stop(&event) {
-                        return Ok(());
-                    }
-                }
-                Some(Activity::Refused(error)) => say(&console, format!("dropped: {error}")),
-            },
-        }
-    }
-}
-
-/// Drives `driver` in a task; its activity comes out of the channel.
-fn spawn<M>(
-    mut driver: UdpDriver<M>,
-) -> (
-    Mailbox<M>,
-    mpsc::UnboundedReceiver<Activity<M::Event, M::Error>>,
-    tokio::task::JoinHandle<()>,
-)
-where
-    M: Machine + Send + 'static,
-    M::Event: Send + 'static,
-    M::Error: Send + 'static,
-{
-    let mailbox = driver.mailbox();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        while let Some(activity) = driver.next().await {
-            if tx.send(activity).is_err() {
-                return;
-            }
-        }
-    });
-    (mailbox, rx, task)
-}
-
 /// One line at the peer: `type=peer-event fingerprint=HEX payload=HEX` sends the
 /// peer's own event to that registered client ([`Peer::send_peer_event`]); OKs and
 /// relays are the peer's answers to clients, not the user's to send.
@@ -544,17 +473,21 @@ async fn serve(options: PeerOptions, listen: SocketAddr, console: Console) -> Re
         Box::new(identity),
         Box::new(X509Ed25519),
         clock,
-        seeded_rng(super::ptpchat::random_seed()),
+        seeded_rng(running::random_seed()),
     );
     let driver = UdpDriver::bind(peer, listen, UdpConfig::default()).await?;
     say(
         &console,
         format!("regnode peer on UDP {}", driver.local_addr()?),
     );
-    let (mailbox, activity, task) = spawn(driver.with_tap(tap(console.output.clone())));
-    let result = converse(mailbox, activity, console, apply_at_peer, |_| false).await;
-    task.abort();
-    result
+    Running::udp(driver.with_tap(tap(console.output.clone())))
+        .converse(
+            console,
+            apply_at_peer,
+            |event| format!("{event:?}"),
+            |_| false,
+        )
+        .await
 }
 
 async fn connect(options: PeerOptions, target: String, console: Console) -> Result<(), Failure> {
@@ -575,7 +508,7 @@ async fn connect(options: PeerOptions, target: String, console: Console) -> Resu
         Box::new(identity),
         verifier,
         clock,
-        seeded_rng(super::ptpchat::random_seed()),
+        seeded_rng(running::random_seed()),
     );
     let local: SocketAddr = if home.is_ipv4() {
         (Ipv4Addr::UNSPECIFIED, 0).into()
@@ -585,18 +518,20 @@ async fn connect(options: PeerOptions, target: String, console: Console) -> Resu
     let driver = UdpDriver::bind(client, local, UdpConfig::default())
         .await?
         .with_tap(tap(console.output.clone()));
-    let (mailbox, activity, task) = spawn(driver);
-    mailbox
-        .send(|client, now| client.network_changed(now))
+    let running = Running::udp(driver);
+    running
+        .call(|client, now| client.network_changed(now))
         .await?;
     let apply =
         move |client: &mut Client, now, line: &str| apply_at_client(client, home, now, line);
-    let result = converse(mailbox, activity, console, apply, |event| {
-        matches!(event, ClientEvent::PeerUnreachable { .. })
-    })
-    .await;
-    task.abort();
-    result
+    running
+        .converse(
+            console,
+            apply,
+            |event| format!("{event:?}"),
+            |event| matches!(event, ClientEvent::PeerUnreachable { .. }),
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ fn run(frames: &[Frame], until_ms: u64) -> (Vec<(String, Vec<String>)>, Vec<(u64
     let mut observer = Ptpchat::observer(&PeerOptions::default(), t0);
     let mut seen = Vec::new();
     let mut late = Vec::new();
-    let mut deadlines = |observer: &mut Box<dyn Observer>, now: Instant, late: &mut Vec<_>| {
+    let deadlines = |observer: &mut Box<dyn Observer>, now: Instant, late: &mut Vec<_>| {
         while let Some(due) = observer.poll_deadline().filter(|due| *due <= now) {
             for violation in observer.on_deadline(due) {
                 late.push(((due - t0).as_millis() as u64, violation));
