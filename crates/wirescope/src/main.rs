@@ -7,7 +7,12 @@
 //!   official examples are; Tipt frames in hex or base64) and prints each one's typed
 //!   decoding, or its exact error;
 //! - `wirescope encode PROTOCOL [FILE]` reads messages the same way and prints each
-//!   one's canonical encoding, or its exact error.
+//!   one's canonical encoding, or its exact error;
+//! - `wirescope proxy PROTOCOL --listen ADDR --upstream URL|ADDR` forwards live
+//!   traffic unchanged and prints each frame decoded and checked (`--json`,
+//!   `--record FILE`); `wirescope replay PROTOCOL FILE` checks a capture again;
+//! - `wirescope serve PROTOCOL --listen ADDR` and `wirescope connect PROTOCOL
+//!   TARGET` are a server and a client of the protocol driven by the user's lines.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -24,6 +29,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use live::commands::{ConnectArgs, ProxyArgs, ReplayArgs, ServeArgs};
+use live::litebridge::Litebridge;
 use proto_core::Limits;
 
 #[derive(Debug, Parser)]
@@ -62,6 +69,41 @@ enum Command {
         file: Option<PathBuf>,
         #[command(flatten)]
         limits: LimitArgs,
+    },
+    /// Sit between clients and a server: forward every frame unchanged both ways and
+    /// print each one decoded, with its direction and time, flagging every frame
+    /// that breaks the protocol's rules (checked across the whole conversation).
+    Proxy {
+        /// The protocol the traffic speaks.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: ProxyArgs,
+    },
+    /// Check a capture written by `proxy --record` again, with its recorded times
+    /// as the clock, and print what the proxy printed; exit status 1 if anything
+    /// was flagged.
+    Replay {
+        /// The protocol of the capture.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: ReplayArgs,
+    },
+    /// Run a server of the protocol: print what clients send, decoded and checked,
+    /// and send what you type (one message per line, in the JSON `encode` reads).
+    Serve {
+        /// The protocol to serve.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
+    /// Connect a client of the protocol to TARGET: print what the server sends,
+    /// decoded and checked, and send what you type (one message per line, in the
+    /// JSON `encode` reads); the end of input closes the connection.
+    Connect {
+        /// The protocol to speak.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: ConnectArgs,
     },
 }
 
@@ -147,6 +189,34 @@ fn main() -> ExitCode {
             Protocol::Tipt => input::for_each_value(file.as_deref(), tipt::encode_value),
             Protocol::Regnode => input::for_each_line(file.as_deref(), regnode::encode_line),
         },
+        Command::Proxy { protocol, args } => live_result(match protocol {
+            Protocol::Litebridge => live::commands::proxy::<Litebridge>(args),
+            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Regnode => not_plugged(protocol),
+        }),
+        Command::Replay { protocol, args } => live_result(match protocol {
+            Protocol::Litebridge => live::commands::replay::<Litebridge>(args),
+            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Regnode => not_plugged(protocol),
+        }),
+        Command::Serve { protocol, args } => live_result(match protocol {
+            Protocol::Litebridge => live::commands::serve::<Litebridge>(args),
+            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Regnode => not_plugged(protocol),
+        }),
+        Command::Connect { protocol, args } => live_result(match protocol {
+            Protocol::Litebridge => live::commands::connect::<Litebridge>(args),
+            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Regnode => not_plugged(protocol),
+        }),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -174,4 +244,14 @@ fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Err
         }
     }
     Ok(true)
+}
+
+/// A live command's result as `main` reports it.
+fn live_result(result: Result<bool, live::Failure>) -> Result<bool, Box<dyn std::error::Error>> {
+    result.map_err(|error| error as Box<dyn std::error::Error>)
+}
+
+/// The live commands of a protocol whose plug has not landed yet.
+fn not_plugged(protocol: Protocol) -> Result<bool, live::Failure> {
+    Err(format!("live traffic is not available for {protocol:?} yet").into())
 }

@@ -9,6 +9,42 @@
 //! listening address (or, for `connect`, wirescope itself); the *server* is the
 //! upstream (or, for `serve`, wirescope itself). For peer-to-peer protocols the
 //! names only say who dialled whom.
+//!
+//! # Plugging a protocol in
+//!
+//! wirescope stays a binary crate: these modules are `pub(crate)` and their tests
+//! are unit tests inside the crate. A protocol adds `live/NAME.rs` implementing
+//! [`LiveProtocol`], one `pub(crate) mod NAME;` line below, and one match arm per
+//! command in `main.rs` (`proxy`, `replay`, `serve`, `connect`, `decode --json`).
+//! [`harness`] (tests only) runs a proxy in-process on loopback between a client
+//! and a server and collects what it printed and recorded.
+//!
+//! # Modules
+//!
+//! - [`render`]: the transcript line and the JSON object of each entry;
+//! - [`capture`]: the capture file format, its writer and parser;
+//! - [`checker`]: one observer per conversation, fed frames and deadlines in time
+//!   order (shared by the live proxy and replay);
+//! - [`proxy`]: the proxy's configuration, listener and the hub that stamps,
+//!   checks, prints and records; [`ws_proxy`], [`tcp_proxy`], [`udp_proxy`]: the
+//!   forwarding for each [`Wire`];
+//! - [`console`]: stdin lines, TLS material and frame printing for `serve` and
+//!   `connect`;
+//! - [`commands`]: the commands and their options, generic over the protocol;
+//! - [`litebridge`]: litebridge's plug.
+
+pub(crate) mod capture;
+pub(crate) mod checker;
+pub(crate) mod commands;
+pub(crate) mod console;
+#[cfg(test)]
+pub(crate) mod harness;
+pub(crate) mod litebridge;
+pub(crate) mod proxy;
+pub(crate) mod render;
+pub(crate) mod tcp_proxy;
+pub(crate) mod udp_proxy;
+pub(crate) mod ws_proxy;
 
 pub(crate) mod ptpchat;
 pub(crate) mod regnode;
@@ -54,6 +90,10 @@ impl fmt::Display for Direction {
 
 /// How a protocol's frames travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "each wire is named by the plugs of the protocols using it"
+)]
 pub(crate) enum Wire {
     /// WebSocket messages; `wss` upstreams and listeners are supported.
     WebSocket,
@@ -128,6 +168,10 @@ pub(crate) trait Observer: Send {
 /// The options a peer of any protocol may need; each protocol reads the ones it
 /// uses and says in its `--help` text which.
 #[derive(Debug, Clone, Default)]
+#[allow(
+    dead_code,
+    reason = "each option is read by the plugs of the protocols using it"
+)]
 pub(crate) struct PeerOptions {
     /// A password (litebridge) or secret.
     pub(crate) password: Option<String>,

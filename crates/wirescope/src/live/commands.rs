@@ -1,0 +1,278 @@
+//! The live commands, generic over the protocol: `proxy`, `replay`, `serve` and
+//! `connect`, with their command-line options. `main` picks the protocol's plug and
+//! calls one of these.
+
+use std::fs::File;
+use std::io::{self, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use proto_core::Limits;
+use tokio::sync::mpsc;
+
+use super::capture::{self, CaptureWriter};
+use super::checker::Checker;
+use super::console;
+use super::proxy::{self, Emit, Listener, ProxyConfig, Recorder, TAP_CAPACITY};
+use super::render::Style;
+use super::{Failure, LiveProtocol, PeerOptions};
+
+/// Options every peer may need; each protocol's help says which it reads.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct PeerArgs {
+    /// The password (litebridge: sent in HELLO_ACK by `connect`, required by
+    /// `serve`, and checked by the proxy's observer when given).
+    #[arg(long)]
+    password: Option<String>,
+    /// The access or sign-in token (Tachyon, Tipt).
+    #[arg(long)]
+    token: Option<String>,
+    /// The subprotocol or protocol version to offer or accept.
+    #[arg(long = "protocol-version")]
+    version: Option<String>,
+    /// PEM file of the roots trusted for `wss` (connect; proxy upstreams).
+    #[arg(long)]
+    roots: Option<PathBuf>,
+    /// Serve `wss` with a certificate made now for this host name.
+    #[arg(long, value_name = "HOST")]
+    self_signed: Option<String>,
+    /// Where to write the PEM of the authority behind `--self-signed`, for the
+    /// client's `--roots`.
+    #[arg(long, value_name = "FILE", requires = "self_signed")]
+    cert_out: Option<PathBuf>,
+    /// This peer's node id or name (ptpchat, Tipt, regnode).
+    #[arg(long)]
+    node_id: Option<String>,
+    /// Directory of identity material (regnode certificates and keys).
+    #[arg(long, value_name = "DIR")]
+    identity: Option<PathBuf>,
+}
+
+impl PeerArgs {
+    /// The options as the protocol plugs read them.
+    pub(crate) fn options(&self) -> PeerOptions {
+        PeerOptions {
+            password: self.password.clone(),
+            token: self.token.clone(),
+            version: self.version.clone(),
+            roots: self.roots.clone(),
+            self_signed: self.self_signed.clone(),
+            cert_out: self.cert_out.clone(),
+            node_id: self.node_id.clone(),
+            identity: self.identity.clone(),
+        }
+    }
+}
+
+/// The `proxy` command's options.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ProxyArgs {
+    /// The address clients connect to (WebSocket and TCP) or send to (UDP).
+    #[arg(long, value_name = "ADDR")]
+    listen: SocketAddr,
+    /// The server: a `ws://` or `wss://` URL for WebSocket protocols, `HOST:PORT`
+    /// otherwise.
+    #[arg(long, value_name = "URL|ADDR")]
+    upstream: String,
+    /// Print one JSON object per frame instead of the transcript.
+    #[arg(long)]
+    json: bool,
+    /// Also write every frame to this capture file (see `replay`).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Largest frame observed, in bytes: larger WebSocket messages are refused,
+    /// larger TCP frames and datagrams are flagged (and still forwarded).
+    #[arg(long, default_value_t = Limits::default().max_frame_len)]
+    max_frame_len: usize,
+    /// Seconds a connection may take to connect upstream and finish its handshakes.
+    #[arg(long, default_value_t = 10)]
+    connect_timeout: u64,
+    /// Seconds without traffic either way after which a conversation is ended.
+    #[arg(long, default_value_t = 300)]
+    idle_timeout: u64,
+    /// Most conversations at once; further clients are refused.
+    #[arg(long, default_value_t = 256)]
+    max_conversations: usize,
+    #[command(flatten)]
+    peer: PeerArgs,
+}
+
+/// The `replay` command's options.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReplayArgs {
+    /// The capture, as `proxy --record` wrote it.
+    file: PathBuf,
+    /// Print one JSON object per frame instead of the transcript.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    peer: PeerArgs,
+}
+
+/// The `serve` command's options.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    peer: PeerArgs,
+}
+
+/// The `connect` command's options.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConnectArgs {
+    /// The server: a `ws://` or `wss://` URL for WebSocket protocols, `HOST:PORT`
+    /// otherwise.
+    target: String,
+    #[command(flatten)]
+    peer: PeerArgs,
+}
+
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Prints each entry to stdout in `style`.
+fn print_to_stdout(protocol: &'static str, style: Style) -> Emit {
+    Box::new(move |entry| println!("{}", style.render(protocol, entry)))
+}
+
+/// Runs `P`'s proxy until the process is stopped.
+pub(crate) fn proxy<P: LiveProtocol>(args: ProxyArgs) -> Result<bool, Failure> {
+    let options = args.peer.options();
+    let mut config = ProxyConfig::new();
+    config.limits.max_frame_len = args.max_frame_len;
+    config.connect_timeout = Duration::from_secs(args.connect_timeout);
+    config.idle_timeout = Duration::from_secs(args.idle_timeout);
+    config.max_conversations = args.max_conversations;
+    if let Some(roots) = &options.roots {
+        config.roots = Some(console::load_roots(roots)?);
+    }
+    let recorder = match &args.record {
+        Some(path) => {
+            let file: Box<dyn Write + Send> = Box::new(File::create(path)?);
+            Some(CaptureWriter::new(file, P::NAME)?)
+        }
+        None => None,
+    };
+    let emit = print_to_stdout(P::NAME, Style::from_json_flag(args.json));
+    runtime()?.block_on(async move {
+        let listener = Listener::bind(P::WIRE, args.listen).await?;
+        eprintln!(
+            "wirescope: proxying {} from {} to {}",
+            P::NAME,
+            listener.local_addr()?,
+            args.upstream
+        );
+        run_proxy::<P>(
+            listener,
+            &args.upstream,
+            config,
+            options,
+            recorder,
+            emit,
+            std::future::pending(),
+        )
+        .await
+    })?;
+    Ok(true)
+}
+
+/// Forwards and checks `P`'s conversations between `listener`'s clients and
+/// `upstream` until `shutdown`, emitting each entry and recording each frame.
+pub(crate) async fn run_proxy<P: LiveProtocol>(
+    listener: Listener,
+    upstream: &str,
+    config: ProxyConfig,
+    options: PeerOptions,
+    recorder: Option<Recorder>,
+    emit: Emit,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Failure> {
+    let (taps, tapped) = mpsc::channel(TAP_CAPACITY);
+    let checker = Checker::new::<P>(options, Instant::now());
+    let hub = tokio::spawn(proxy::hub(tapped, checker, recorder, emit));
+    let forwarded = proxy::forward(
+        P::WIRE,
+        listener,
+        upstream,
+        Arc::new(config),
+        taps,
+        shutdown,
+    )
+    .await;
+    // Every forwarding task is gone: the hub drains what they reported and ends.
+    let hub = hub.await?;
+    forwarded?;
+    Ok(hub?)
+}
+
+/// Replays a capture of `P` through its observer; `Ok(false)` if it flagged
+/// anything.
+pub(crate) fn replay<P: LiveProtocol>(args: ReplayArgs) -> Result<bool, Failure> {
+    let file = BufReader::new(File::open(&args.file)?);
+    let style = Style::from_json_flag(args.json);
+    let mut clean = true;
+    for line in replay_lines::<P>(file, &args.peer.options(), style)? {
+        clean &= !line.flagged;
+        println!("{}", line.text);
+    }
+    Ok(clean)
+}
+
+/// One printed entry of a replay.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ReplayLine {
+    /// The transcript or JSON text.
+    pub(crate) text: String,
+    /// Whether the entry carried a violation or an error.
+    pub(crate) flagged: bool,
+}
+
+/// What replaying `capture` prints, entry by entry.
+pub(crate) fn replay_lines<P: LiveProtocol>(
+    capture: impl io::BufRead,
+    options: &PeerOptions,
+    style: Style,
+) -> Result<Vec<ReplayLine>, Failure> {
+    let records = capture::read(capture, P::NAME)?;
+    let mut checker = Checker::new::<P>(options.clone(), Instant::now());
+    let mut lines = Vec::new();
+    for record in &records {
+        for entry in checker.check(record) {
+            lines.push(ReplayLine {
+                text: style.render(P::NAME, &entry),
+                flagged: !entry.observation.violations.is_empty()
+                    || entry.observation.value.is_err(),
+            });
+        }
+    }
+    Ok(lines)
+}
+
+/// Runs `P`'s server on stdin and stdout.
+pub(crate) fn serve<P: LiveProtocol>(args: ServeArgs) -> Result<bool, Failure> {
+    runtime()?.block_on(async move {
+        let (console, printer) = console::stdio();
+        let served = P::serve(args.peer.options(), args.listen, console).await;
+        let _ = printer.await;
+        served
+    })?;
+    Ok(true)
+}
+
+/// Runs `P`'s client on stdin and stdout.
+pub(crate) fn connect<P: LiveProtocol>(args: ConnectArgs) -> Result<bool, Failure> {
+    runtime()?.block_on(async move {
+        let (console, printer) = console::stdio();
+        let connected = P::connect(args.peer.options(), args.target, console).await;
+        let _ = printer.await;
+        connected
+    })?;
+    Ok(true)
+}
