@@ -13,9 +13,11 @@
 //!   register, codes 5–255);
 //! - a bad certificate in a register; a bad signature, checked with the
 //!   certificate the client registered earlier in the conversation (the server's
-//!   packets only when its certificate is given, `--roots FILE` as DER: a client
-//!   is given its peer's key, it never travels); a replay or a timestamp outside
-//!   the window; a keepalive or event from a client not registered;
+//!   packets only when its identity directory is given, `--identity DIR`, of which
+//!   only the certificate `regnode.der` is read: a client is given its peer's key,
+//!   it never travels); a replay or a timestamp outside the window; a keepalive or
+//!   event from a client not registered (named by a made-up address, 192.0.2.1:1:
+//!   a capture carries none);
 //! - an OK the server sends with no register to answer: the peer machine says
 //!   which registers earn an OK (it answers each one it accepts, once), and every
 //!   OK it would have sent may be matched by one of the server's.
@@ -58,7 +60,11 @@ impl LiveProtocol for Regnode {
     const WIRE: Wire = Wire::Udp;
 
     fn observer(options: &PeerOptions, _start: Instant) -> Box<dyn Observer> {
-        Box::new(RegnodeObserver::new(options.roots.as_deref()))
+        let certificate = options
+            .identity
+            .as_ref()
+            .map(|dir| dir.join(CERTIFICATE_FILE));
+        Box::new(RegnodeObserver::new(certificate.as_deref()))
     }
 
     fn serve(

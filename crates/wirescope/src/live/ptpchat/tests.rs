@@ -431,3 +431,152 @@ async fn connect_talks_to_serve_over_tcp() {
 async fn connect_talks_to_serve_over_udp() {
     connect_to_serve::<PtpchatUdp>().await;
 }
+
+mod through_the_proxy {
+    use std::time::Duration;
+
+    use proto_core::{Jitter, Limits, seeded_rng};
+    use proto_tokio::{TcpConfig, TcpDriver};
+    use ptpchat_proto::{Node, NodeConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::super::super::harness::Proxied;
+    use super::*;
+
+    /// The server: a real node that says nothing unprompted for a minute.
+    async fn quiet_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = NodeConfig::new(B);
+        config.hello_interval = Jitter::new(Duration::from_secs(60), Duration::from_secs(60));
+        config.routing_interval = Duration::from_secs(3600);
+        config.routing_trigger_delay = Duration::from_secs(3600);
+        let mut driver = TcpDriver::new(
+            Node::new(config, seeded_rng(7)),
+            TcpConfig::new(&Limits::default()),
+        )
+        .listen(listener);
+        let task = tokio::spawn(async move { while driver.next().await.is_some() {} });
+        (addr, task)
+    }
+
+    async fn send(stream: &mut TcpStream, body: &[u8]) {
+        let len = u32::try_from(body.len()).unwrap().to_be_bytes();
+        stream.write_all(&len).await.unwrap();
+        stream.write_all(body).await.unwrap();
+    }
+
+    async fn receive(stream: &mut TcpStream) -> Vec<u8> {
+        tokio::time::timeout(Duration::from_secs(5), async {
+            let mut len = [0u8; 4];
+            stream.read_exact(&mut len).await.unwrap();
+            let mut body = vec![0; u32::from_be_bytes(len) as usize];
+            stream.read_exact(&mut body).await.unwrap();
+            body
+        })
+        .await
+        .expect("the server answers within 5 s")
+    }
+
+    /// A frame as the transcript shows it: its JSON value (keys sorted).
+    fn text(bytes: &[u8]) -> String {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_session_through_the_proxy_is_forwarded_unchanged_and_checked() {
+        let (server, server_task) = quiet_server().await;
+        let proxy = Proxied::start::<Ptpchat>(&server.to_string(), PeerOptions::default()).await;
+        let mut client = TcpStream::connect(proxy.addr).await.unwrap();
+        let mut sent = Vec::new();
+        let mut got = Vec::new();
+        // The node greets first; the client greets back and gets ROUTING.
+        got.push(receive(&mut client).await);
+        for frame in [hello(A, 0x1), chat(A, B, 0x2, 8)] {
+            send(&mut client, &frame).await;
+            sent.push(frame);
+            got.push(receive(&mut client).await);
+        }
+        // Injected: the MESSAGE again, and an ACK for a message the node never sent.
+        for frame in [chat(A, B, 0x2, 8), ack(A, B, 0x3, 0x99)] {
+            send(&mut client, &frame).await;
+            sent.push(frame);
+        }
+        proxy.wait_until(|records| records.len() >= 8).await;
+        drop(client);
+        proxy.wait_closed(1).await;
+        let finished = proxy.finish().await;
+        server_task.abort();
+
+        // Forwarded unchanged, both ways.
+        let binary = |direction| -> Vec<Vec<u8>> {
+            finished
+                .frames(1, direction)
+                .into_iter()
+                .filter_map(|data| match data {
+                    FrameData::Binary(bytes) => Some(bytes),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(binary(Direction::ToServer), sent);
+        assert_eq!(binary(Direction::ToClient), got);
+
+        let [b_hello, b_routing, b_ack] = &got[..] else {
+            panic!("{got:?}");
+        };
+        let ack_id = Uuid::from_u128(0x99);
+        let dup_id = Uuid::from_u128(0x2);
+        assert_eq!(
+            finished.transcript(),
+            [
+                "#1    c>s  open          null".to_owned(),
+                format!("#1    s>c  HELLO         {}", text(b_hello)),
+                format!("#1    c>s  HELLO         {}", text(&sent[0])),
+                format!("#1    s>c  ROUTING       {}", text(b_routing)),
+                format!("#1    c>s  MESSAGE       {}", text(&sent[1])),
+                format!("#1    s>c  ACK           {}", text(b_ack)),
+                format!("#1    c>s  MESSAGE       {}", text(&sent[2])),
+                format!("#1    !!!  duplicate MESSAGE {dup_id}: the server has handled it already"),
+                format!("#1    c>s  ACK           {}", text(&sent[3])),
+                format!("#1    !!!  ACK for {ack_id}, which the server awaits no ACK for"),
+                "#1    c>s  close         null".to_owned(),
+                "#1    s>c  close         null".to_owned(),
+            ]
+        );
+        assert_eq!(
+            finished.violations(),
+            [
+                (
+                    1,
+                    "MESSAGE".to_owned(),
+                    format!("duplicate MESSAGE {dup_id}: the server has handled it already")
+                ),
+                (
+                    1,
+                    "ACK".to_owned(),
+                    format!("ACK for {ack_id}, which the server awaits no ACK for")
+                ),
+            ]
+        );
+        let json = finished.json();
+        assert_eq!(json.len(), 10);
+        assert_eq!(
+            json[6],
+            serde_json::json!({
+                "conn": 1,
+                "dir": "c>s",
+                "protocol": "ptpchat",
+                "kind": "MESSAGE",
+                "value": serde_json::from_slice::<serde_json::Value>(&sent[2]).unwrap(),
+                "violations": [format!(
+                    "duplicate MESSAGE {dup_id}: the server has handled it already"
+                )],
+            })
+        );
+        finished.assert_replay_matches::<Ptpchat>();
+    }
+}

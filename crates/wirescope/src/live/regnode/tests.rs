@@ -147,15 +147,14 @@ fn run(
     (seen, late)
 }
 
-/// The peer's certificate in a file, as `serve --cert-out` writes it.
-fn peer_certificate_file(name: &str) -> PeerOptions {
-    let path = std::env::temp_dir().join(format!(
-        "wirescope-regnode-{name}-{}.der",
-        std::process::id()
-    ));
-    std::fs::write(&path, peer_identity().certificate()).unwrap();
+/// The peer's identity directory, as `serve --identity DIR` leaves it (only its
+/// certificate is read).
+fn peer_identity_dir(name: &str) -> PeerOptions {
+    let dir = std::env::temp_dir().join(format!("wirescope-regnode-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(CERTIFICATE_FILE), peer_identity().certificate()).unwrap();
     PeerOptions {
-        roots: Some(path),
+        identity: Some(dir),
         ..PeerOptions::default()
     }
 }
@@ -163,7 +162,7 @@ fn peer_certificate_file(name: &str) -> PeerOptions {
 #[test]
 fn a_session_of_real_machines_breaks_no_rule() {
     let frames = session(Duration::from_secs(3));
-    let options = peer_certificate_file("clean");
+    let options = peer_identity_dir("clean");
     let (seen, late) = run(&options, &frames, 3_000);
     let kinds: Vec<&str> = seen.iter().map(|(kind, _)| kind.as_str()).collect();
     assert_eq!(
@@ -291,7 +290,7 @@ fn each_broken_rule_is_flagged_once_with_the_machines_words() {
         Direction::ToServer,
         sealed(&client, c2p, ts + 3, Body::Keepalive),
     ));
-    let (seen, _) = run(&peer_certificate_file("broken"), &frames, 200);
+    let (seen, _) = run(&peer_identity_dir("broken"), &frames, 200);
     let flagged: Vec<(usize, Vec<String>)> = seen
         .into_iter()
         .enumerate()
