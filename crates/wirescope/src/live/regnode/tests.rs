@@ -445,3 +445,152 @@ async fn connect_registers_with_serve_and_events_flow_both_ways() {
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod through_the_proxy {
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use proto_core::seeded_rng;
+    use proto_tokio::{UdpConfig, UdpDriver};
+    use regnode_proto::{Body, Params, Peer, PeerConfig, Signer, WallClock, X509Ed25519, decode};
+    use tokio::net::UdpSocket;
+
+    use super::super::super::harness::Proxied;
+    use super::*;
+
+    async fn receive(socket: &UdpSocket) -> Vec<u8> {
+        let mut buffer = vec![0; 2048];
+        let len = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buffer))
+            .await
+            .expect("the peer answers within 5 s")
+            .unwrap();
+        buffer.truncate(len);
+        buffer
+    }
+
+    /// A datagram as the transcript shows it: its rendering, as a JSON string.
+    fn text(bytes: &[u8]) -> String {
+        Value::String(crate::regnode::render(&decode(bytes).unwrap())).to_string()
+    }
+
+    #[tokio::test]
+    async fn a_session_through_the_proxy_is_forwarded_unchanged_and_checked() {
+        let unix = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let peer = Peer::new(
+            PeerConfig::default(),
+            Box::new(peer_identity()),
+            Box::new(X509Ed25519),
+            WallClock::new(Instant::now(), unix),
+            seeded_rng(1),
+        );
+        let mut driver = UdpDriver::bind(peer, "127.0.0.1:0", UdpConfig::default())
+            .await
+            .unwrap();
+        let server = driver.local_addr().unwrap();
+        let server_task = tokio::spawn(async move { while driver.next().await.is_some() {} });
+        let options = peer_identity_dir("proxied");
+        let proxy = Proxied::start::<Regnode>(&server.to_string(), options).await;
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        client.connect(proxy.addr).await.unwrap();
+
+        let me = client_identity(2);
+        let fp = me.fingerprint();
+        let ts = unix.as_secs();
+        let c2p = Params::CLIENT_TO_PEER;
+        let register = sealed(
+            &me,
+            c2p,
+            ts,
+            Body::Register {
+                certificate: me.certificate(),
+            },
+        );
+        let event = sealed(
+            &me,
+            c2p,
+            ts,
+            Body::ClientEvent {
+                fingerprint: &fp.0,
+                payload: b"note to self",
+            },
+        );
+        let forged = sealed(&client_identity(66), c2p, ts + 1, Body::Keepalive);
+        let mut got = Vec::new();
+        for datagram in [&register, &event] {
+            client.send(datagram).await.unwrap();
+            got.push(receive(&client).await);
+        }
+        // Injected: the register again, and a keepalive someone else signed.
+        for datagram in [&register, &forged] {
+            client.send(datagram).await.unwrap();
+        }
+        proxy.wait_until(|records| records.len() >= 7).await;
+        let finished = proxy.finish().await;
+        server_task.abort();
+
+        let binary = |direction| -> Vec<Vec<u8>> {
+            finished
+                .frames(1, direction)
+                .into_iter()
+                .filter_map(|data| match data {
+                    FrameData::Binary(bytes) => Some(bytes),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            binary(Direction::ToServer),
+            [
+                register.clone(),
+                event.clone(),
+                register.clone(),
+                forged.clone()
+            ]
+        );
+        assert_eq!(binary(Direction::ToClient), got);
+        let [ok, relayed] = &got[..] else {
+            panic!("{got:?}");
+        };
+        assert_eq!(
+            finished.transcript(),
+            [
+                "#1    c>s  open          null".to_owned(),
+                format!("#1    c>s  REGISTER      {}", text(&register)),
+                format!("#1    s>c  OK            {}", text(ok)),
+                format!("#1    c>s  CLIENT-EVENT  {}", text(&event)),
+                format!("#1    s>c  CLIENT-EVENT  {}", text(relayed)),
+                format!("#1    c>s  REGISTER      {}", text(&register)),
+                "#1    !!!  replay: packet already seen".to_owned(),
+                format!("#1    c>s  KEEPALIVE     {}", text(&forged)),
+                "#1    !!!  bad signature: signature does not verify".to_owned(),
+            ]
+        );
+        assert_eq!(
+            finished.violations(),
+            [
+                (
+                    1,
+                    "REGISTER".to_owned(),
+                    "replay: packet already seen".to_owned()
+                ),
+                (
+                    1,
+                    "KEEPALIVE".to_owned(),
+                    "bad signature: signature does not verify".to_owned()
+                ),
+            ]
+        );
+        let json = finished.json();
+        assert_eq!(
+            json[2],
+            serde_json::json!({
+                "conn": 1,
+                "dir": "s>c",
+                "protocol": "regnode",
+                "kind": "OK",
+                "value": crate::regnode::render(&decode(ok).unwrap()),
+                "violations": [],
+            })
+        );
+        finished.assert_replay_matches::<Regnode>();
+    }
+}
