@@ -616,9 +616,12 @@ async fn serve_tcp(
             listener.local_addr()?
         ),
     );
-    let driver = TcpDriver::new(Node::new(config, seeded_rng(0)), TcpConfig::new(&limits))
-        .listen(listener)
-        .with_tap(tap(console.output.clone()));
+    let driver = TcpDriver::new(
+        Node::new(config, seeded_rng(running::random_seed())),
+        TcpConfig::new(&limits),
+    )
+    .listen(listener)
+    .with_tap(tap(console.output.clone()));
     Running::tcp(driver)
         .converse(console, apply, describe, |_| false)
         .await
@@ -632,8 +635,11 @@ async fn connect_tcp(
     let config = node_config(&options, &console)?;
     let limits = config.limits;
     let addr = resolve(&target).await?;
-    let mut driver = TcpDriver::new(Node::new(config, seeded_rng(0)), TcpConfig::new(&limits))
-        .with_tap(tap(console.output.clone()));
+    let mut driver = TcpDriver::new(
+        Node::new(config, seeded_rng(running::random_seed())),
+        TcpConfig::new(&limits),
+    )
+    .with_tap(tap(console.output.clone()));
     tokio::time::timeout(DIAL_TIMEOUT, driver.dial(addr))
         .await
         .map_err(|_| format!("no connection to {addr} within {DIAL_TIMEOUT:?}"))??;
@@ -651,7 +657,7 @@ async fn serve_udp(
     let limits = config.limits;
     let node_id = config.node_id;
     let driver = UdpDriver::bind(
-        Node::new(config, seeded_rng(0)),
+        Node::new(config, seeded_rng(running::random_seed())),
         listen,
         UdpConfig::new(&limits),
     )
@@ -679,7 +685,7 @@ async fn connect_udp(
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
     let driver = UdpDriver::bind(
-        Node::new(config, seeded_rng(0)),
+        Node::new(config, seeded_rng(running::random_seed())),
         local,
         UdpConfig::new(&limits),
     )

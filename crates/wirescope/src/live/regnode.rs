@@ -466,6 +466,15 @@ fn apply_at_client(client: &mut Client, home: SocketAddr, now: Instant, line: &s
 
 async fn serve(options: PeerOptions, listen: SocketAddr, console: Console) -> Result<(), Failure> {
     let identity = identity(&options, &console, "wirescope regnode peer")?;
+    if let Some(dir) = &options.identity {
+        say(
+            &console,
+            format!(
+                "clients check the peer's packets with `connect --roots {}`",
+                dir.join(CERTIFICATE_FILE).display()
+            ),
+        );
+    }
     if let Some(path) = &options.cert_out {
         std::fs::write(path, identity.certificate())?;
         say(

@@ -579,4 +579,68 @@ mod through_the_proxy {
         );
         finished.assert_replay_matches::<Ptpchat>();
     }
+
+    /// `connect` and `serve` (the crate's nodes) through the proxy: the same
+    /// outcome as without it, and nothing flagged.
+    async fn nodes_through_the_proxy<P: LiveProtocol>() {
+        let (server_console, server_input, mut server_output) = console();
+        let server = tokio::spawn(P::serve(
+            options(B),
+            "127.0.0.1:0".parse().unwrap(),
+            server_console,
+        ));
+        let listening = wait_for(&mut server_output, |line| line.starts_with("ptpchat node")).await;
+        let upstream = listening.rsplit(' ').next().unwrap().to_owned();
+        let proxy = Proxied::start::<P>(&upstream, PeerOptions::default()).await;
+        let (client_console, client_input, mut client_output) = console();
+        let client = tokio::spawn(P::connect(
+            options(A),
+            proxy.addr.to_string(),
+            client_console,
+        ));
+        wait_for(&mut client_output, |line| line.starts_with("NeighbourUp")).await;
+        client_input
+            .send(String::from_utf8(chat(A, B, 1, 8)).unwrap())
+            .await
+            .unwrap();
+        wait_for(&mut server_output, |line| {
+            line.starts_with("received MESSAGE")
+        })
+        .await;
+        let acked = wait_for(&mut client_output, |line| line.starts_with("Acked")).await;
+        assert!(acked.ends_with(&format!("by: Some({B}) }}")), "{acked}");
+        drop(client_input);
+        tokio::time::timeout(Duration::from_secs(10), client)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        drop(server_input);
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let finished = proxy.finish().await;
+        assert_eq!(finished.violations(), []);
+        let kinds: Vec<String> = finished
+            .json()
+            .iter()
+            .map(|entry| entry["kind"].as_str().unwrap().to_owned())
+            .collect();
+        for kind in ["HELLO", "ROUTING", "MESSAGE", "ACK"] {
+            assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+        }
+        finished.assert_replay_matches::<P>();
+    }
+
+    #[tokio::test]
+    async fn nodes_talk_through_the_tcp_proxy_as_without_it() {
+        nodes_through_the_proxy::<Ptpchat>().await;
+    }
+
+    #[tokio::test]
+    async fn nodes_talk_through_the_udp_proxy_as_without_it() {
+        nodes_through_the_proxy::<PtpchatUdp>().await;
+    }
 }

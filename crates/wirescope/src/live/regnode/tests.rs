@@ -593,4 +593,75 @@ mod through_the_proxy {
         );
         finished.assert_replay_matches::<Regnode>();
     }
+
+    /// `connect` and `serve` (the crate's client and peer) through the proxy: the
+    /// same outcome as without it, and nothing flagged.
+    #[tokio::test]
+    async fn a_client_registers_through_the_proxy_as_without_it() {
+        let dir = std::env::temp_dir().join(format!(
+            "wirescope-regnode-proxied-peer-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let peer_options = PeerOptions {
+            identity: Some(dir.clone()),
+            ..PeerOptions::default()
+        };
+        let (server_console, server_input, mut server_output) = console();
+        let server = tokio::spawn(Regnode::serve(
+            peer_options.clone(),
+            "127.0.0.1:0".parse().unwrap(),
+            server_console,
+        ));
+        let listening = wait_for(&mut server_output, |line| {
+            line.starts_with("regnode peer on")
+        })
+        .await;
+        let upstream = listening.rsplit(' ').next().unwrap().to_owned();
+        // The proxy checks the peer's signatures with its certificate.
+        let proxy = Proxied::start::<Regnode>(&upstream, peer_options).await;
+        let (client_console, client_input, mut client_output) = console();
+        let client = tokio::spawn(Regnode::connect(
+            PeerOptions {
+                roots: Some(dir.join(CERTIFICATE_FILE)),
+                ..PeerOptions::default()
+            },
+            proxy.addr.to_string(),
+            client_console,
+        ));
+        let made = wait_for(&mut client_output, |line| line.starts_with("identity")).await;
+        let me = made.rsplit(' ').next().unwrap().to_owned();
+        wait_for(&mut client_output, |line| line.starts_with("Registered")).await;
+        client_input
+            .send(format!("type=client-event fingerprint={me} payload=6869"))
+            .await
+            .unwrap();
+        let message = wait_for(&mut client_output, |line| line.starts_with("Message")).await;
+        assert!(message.contains(r#"payload: b"hi""#), "{message}");
+        drop(client_input);
+        tokio::time::timeout(Duration::from_secs(10), client)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        drop(server_input);
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let finished = proxy.finish().await;
+        assert_eq!(finished.violations(), []);
+        let kinds: Vec<String> = finished
+            .json()
+            .iter()
+            .map(|entry| entry["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["open", "REGISTER", "OK", "CLIENT-EVENT", "CLIENT-EVENT"]
+        );
+        finished.assert_replay_matches::<Regnode>();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
