@@ -17,7 +17,7 @@ use super::checker::Checker;
 use super::console;
 use super::proxy::{self, Emit, Listener, ProxyConfig, Recorder, TAP_CAPACITY};
 use super::render::Style;
-use super::{Failure, LiveProtocol, PeerOptions};
+use super::{BoxFuture, Console, Failure, LiveProtocol, PeerOptions};
 
 /// Options every peer may need; each protocol's help says which it reads.
 #[derive(Debug, Clone, clap::Args)]
@@ -264,22 +264,24 @@ pub(crate) fn replay_lines<P: LiveProtocol>(
 
 /// Runs `P`'s server on stdin and stdout.
 pub(crate) fn serve<P: LiveProtocol>(args: ServeArgs) -> Result<bool, Failure> {
-    runtime()?.block_on(async move {
-        let (console, printer) = console::stdio();
-        let served = P::serve(args.peer.options(), args.listen, console).await;
-        let _ = printer.await;
-        served
-    })?;
-    Ok(true)
+    on_stdio(|console| P::serve(args.peer.options(), args.listen, console))
 }
 
 /// Runs `P`'s client on stdin and stdout.
 pub(crate) fn connect<P: LiveProtocol>(args: ConnectArgs) -> Result<bool, Failure> {
-    runtime()?.block_on(async move {
+    on_stdio(|console| P::connect(args.peer.options(), args.target, console))
+}
+
+/// Runs a peer on a console of stdin and stdout, then prints what it left.
+fn on_stdio(peer: impl FnOnce(Console) -> BoxFuture<Result<(), Failure>>) -> Result<bool, Failure> {
+    let runtime = runtime()?;
+    let result = runtime.block_on(async move {
         let (console, printer) = console::stdio();
-        let connected = P::connect(args.peer.options(), args.target, console).await;
+        let result = peer(console).await;
         let _ = printer.await;
-        connected
-    })?;
-    Ok(true)
+        result
+    });
+    // The thread reading stdin may still wait for a line nobody needs.
+    runtime.shutdown_background();
+    result.map(|()| true)
 }

@@ -258,3 +258,74 @@ pub(crate) fn untimed(line: &str) -> String {
         _ => line.to_owned(),
     }
 }
+
+/// A protocol of raw frames for testing the proxies themselves: each frame's
+/// value is its bytes in hex, and a frame `bad` is a violation.
+pub(crate) struct Raw<const WIRE: u8>;
+
+/// [`Raw`] over length-prefixed TCP.
+pub(crate) type RawTcp = Raw<0>;
+/// [`Raw`] over UDP.
+pub(crate) type RawUdp = Raw<1>;
+
+struct RawObserver;
+
+impl super::Observer for RawObserver {
+    fn observe(&mut self, _: std::time::Instant, frame: &super::Frame) -> super::Observation {
+        let (kind, value, violations) = match &frame.data {
+            FrameData::Open => ("open", Value::Null, vec![]),
+            FrameData::Close(_) => ("close", Value::Null, vec![]),
+            FrameData::Text(text) => ("text", Value::from(text.as_str()), vec![]),
+            FrameData::Binary(bytes) => {
+                let flagged = if bytes == b"bad" {
+                    vec!["bad".to_owned()]
+                } else {
+                    vec![]
+                };
+                ("frame", Value::from(capture::hex(bytes)), flagged)
+            }
+        };
+        super::Observation {
+            kind: kind.to_owned(),
+            value: Ok(value),
+            violations,
+        }
+    }
+
+    fn poll_deadline(&self) -> Option<std::time::Instant> {
+        None
+    }
+
+    fn on_deadline(&mut self, _: std::time::Instant) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl<const WIRE: u8> LiveProtocol for Raw<WIRE> {
+    const NAME: &'static str = "raw";
+    const WIRE: super::Wire = if WIRE == 0 {
+        super::Wire::LengthPrefixedTcp
+    } else {
+        super::Wire::Udp
+    };
+
+    fn observer(_: &PeerOptions, _: std::time::Instant) -> Box<dyn super::Observer> {
+        Box::new(RawObserver)
+    }
+
+    fn serve(
+        _: PeerOptions,
+        _: SocketAddr,
+        _: super::Console,
+    ) -> super::BoxFuture<Result<(), Failure>> {
+        Box::pin(async { Err("raw has no server".into()) })
+    }
+
+    fn connect(
+        _: PeerOptions,
+        _: String,
+        _: super::Console,
+    ) -> super::BoxFuture<Result<(), Failure>> {
+        Box::pin(async { Err("raw has no client".into()) })
+    }
+}

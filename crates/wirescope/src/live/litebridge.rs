@@ -162,8 +162,8 @@ impl BridgeObserver {
         };
         let message = decoded.ok();
         let violations = match direction {
-            Direction::ToServer => self.to_server(now, bytes, message.as_ref()),
-            Direction::ToClient => self.to_client(now, bytes, message.as_ref()),
+            Direction::ToServer => self.check_client_frame(now, bytes, message.as_ref()),
+            Direction::ToClient => self.check_server_frame(now, bytes, message.as_ref()),
         };
         Observation {
             kind,
@@ -172,7 +172,7 @@ impl BridgeObserver {
         }
     }
 
-    fn to_server(
+    fn check_client_frame(
         &mut self,
         now: Instant,
         bytes: &[u8],
@@ -217,7 +217,7 @@ impl BridgeObserver {
         }
     }
 
-    fn to_client(
+    fn check_server_frame(
         &mut self,
         now: Instant,
         bytes: &[u8],
@@ -670,3 +670,6 @@ async fn connect(options: PeerOptions, target: String, console: Console) -> Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

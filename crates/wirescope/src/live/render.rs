@@ -25,8 +25,9 @@ pub(crate) struct Entry {
 /// The kind of an entry for a deadline that passed with no frame.
 pub(crate) const DEADLINE_KIND: &str = "deadline";
 
-/// The kind of an entry for bytes the proxy could not cut into frames.
-pub(crate) const FLAG_KIND: &str = "(bad framing)";
+/// The kind of an entry for a problem the proxy found on the wire: bytes it could
+/// not cut into frames, a side that failed.
+pub(crate) const FLAG_KIND: &str = "(wire)";
 
 impl Entry {
     /// An entry for violations found when time reached `at` with no frame.
@@ -83,7 +84,8 @@ impl Style {
     }
 }
 
-/// The transcript rendering: `[  0.123s] #1   c>s  KIND          value`, then
+/// The transcript rendering: `[  0.123s] #1   c>s  KIND          value` (no value
+/// when it is `null`), then
 /// `[  0.123s] #1   !!!  violation` for each violation, lines joined by `\n`.
 pub(crate) fn transcript(entry: &Entry) -> String {
     let seconds = entry.at.as_secs_f64();
@@ -95,7 +97,7 @@ pub(crate) fn transcript(entry: &Entry) -> String {
         observation.kind
     );
     match &observation.value {
-        Ok(Value::Null) if entry.direction.is_none() => {}
+        Ok(Value::Null) => {}
         Ok(value) => {
             let _ = write!(out, " {value}");
         }
@@ -169,7 +171,7 @@ mod tests {
         let flag = Entry::flag(Duration::ZERO, 1, Direction::ToServer, "too big".into());
         assert_eq!(
             transcript(&flag),
-            "[  0.000s] #1    c>s  (bad framing) error: too big"
+            "[  0.000s] #1    c>s  (wire)        error: too big"
         );
     }
 
@@ -185,7 +187,7 @@ mod tests {
         assert_eq!(
             json_object("ptpchat", &flag),
             json!({"t": 0.0, "conn": 1, "dir": "c>s", "protocol": "ptpchat",
-                   "kind": "(bad framing)", "error": "too big", "violations": []})
+                   "kind": "(wire)", "error": "too big", "violations": []})
         );
     }
 }

@@ -280,3 +280,107 @@ mod tests {
         assert_eq!(cutter.finish(), None);
     }
 }
+
+#[cfg(test)]
+mod proxy_tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::super::Direction;
+    use super::super::PeerOptions;
+    use super::super::harness::{Proxied, RawTcp, untimed};
+    use super::super::proxy::ProxyConfig;
+    use super::super::render::transcript;
+
+    /// A server echoing every byte back until the client ends its side.
+    async fn echo_server() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = [0; 64];
+            loop {
+                let n = stream.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                stream.write_all(&buf[..n]).await.unwrap();
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn bytes_are_forwarded_unchanged_and_frames_cut_for_observation() {
+        let test = async {
+            let upstream = echo_server().await;
+            let mut config = ProxyConfig::new();
+            config.limits.max_frame_len = 16;
+            let proxy =
+                Proxied::start_with::<RawTcp>(&upstream, PeerOptions::default(), config).await;
+            let mut client = TcpStream::connect(proxy.addr).await.unwrap();
+            // A frame split across writes, a zero-length one, a violation, then a
+            // prefix over the limit followed by bytes the proxy no longer cuts.
+            let mut sent = Vec::new();
+            for chunk in [
+                &[0, 0, 0, 2, b'h'][..],
+                &[b'i', 0, 0, 0, 0, 0, 0, 0, 3, b'b', b'a', b'd'],
+                &[0, 0, 1, 0, b'x', b'y'],
+            ] {
+                client.write_all(chunk).await.unwrap();
+                sent.extend_from_slice(chunk);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            client.shutdown().await.unwrap();
+            let mut echoed = Vec::new();
+            client.read_to_end(&mut echoed).await.unwrap();
+            assert_eq!(echoed, sent);
+            proxy.wait_closed(1).await;
+            let finished = proxy.finish().await;
+            let to_server: Vec<String> = finished
+                .entries
+                .iter()
+                .filter(|entry| entry.direction == Some(Direction::ToServer))
+                .flat_map(|entry| {
+                    let text = transcript(entry);
+                    text.lines().map(untimed).collect::<Vec<_>>()
+                })
+                .collect();
+            let transcript = finished.transcript();
+            assert_eq!(
+                to_server,
+                [
+                    "#1    c>s  open",
+                    "#1    c>s  frame         \"6869\"",
+                    "#1    c>s  frame         \"\"",
+                    "#1    c>s  frame         \"626164\"",
+                    "#1    !!!  bad",
+                    "#1    c>s  (wire)        error: declared frame of 256 bytes exceeds the limit \
+                     of 16; the rest of this direction is forwarded uncut",
+                    "#1    c>s  close",
+                ]
+            );
+            // The echo comes back cut the same way.
+            assert_eq!(
+                transcript
+                    .iter()
+                    .filter(|l| l.contains("s>c  frame"))
+                    .count(),
+                3
+            );
+            assert_eq!(
+                transcript
+                    .iter()
+                    .filter(|l| l.contains("s>c  (wire)"))
+                    .count(),
+                1
+            );
+            finished.assert_replay_matches::<RawTcp>();
+        };
+        tokio::time::timeout(Duration::from_secs(20), test)
+            .await
+            .unwrap();
+    }
+}

@@ -171,3 +171,68 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::net::UdpSocket;
+
+    use super::super::PeerOptions;
+    use super::super::capture::Record;
+    use super::super::harness::{Proxied, RawUdp};
+
+    #[tokio::test]
+    async fn datagrams_are_forwarded_both_ways_per_client_address() {
+        let test = async {
+            let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let upstream = server.local_addr().unwrap().to_string();
+            tokio::spawn(async move {
+                let mut buf = [0; 64];
+                while let Ok((n, from)) = server.recv_from(&mut buf).await {
+                    let mut answer = b"re:".to_vec();
+                    answer.extend_from_slice(&buf[..n]);
+                    server.send_to(&answer, from).await.unwrap();
+                }
+            });
+            let proxy = Proxied::start::<RawUdp>(&upstream, PeerOptions::default()).await;
+            let mut buf = [0; 64];
+            // Two client addresses: two sessions, the first used twice.
+            let first = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let second = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            for (socket, datagram) in [(&first, &b"a"[..]), (&second, b"bad"), (&first, b"c")] {
+                socket.send_to(datagram, proxy.addr).await.unwrap();
+                let n = socket.recv(&mut buf).await.unwrap();
+                assert_eq!(&buf[..n], [b"re:", datagram].concat());
+            }
+            proxy
+                .wait_until(|records| {
+                    records
+                        .iter()
+                        .filter(|r| matches!(r, Record::Frame(_)))
+                        .count()
+                        == 8
+                })
+                .await;
+            let finished = proxy.finish().await;
+            assert_eq!(
+                finished.transcript(),
+                [
+                    "#1    c>s  open",
+                    "#1    c>s  frame         \"61\"",
+                    "#1    s>c  frame         \"72653a61\"",
+                    "#2    c>s  open",
+                    "#2    c>s  frame         \"626164\"",
+                    "#2    !!!  bad",
+                    "#2    s>c  frame         \"72653a626164\"",
+                    "#1    c>s  frame         \"63\"",
+                    "#1    s>c  frame         \"72653a63\"",
+                ]
+            );
+            finished.assert_replay_matches::<RawUdp>();
+        };
+        tokio::time::timeout(Duration::from_secs(20), test)
+            .await
+            .unwrap();
+    }
+}

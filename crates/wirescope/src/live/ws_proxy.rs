@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderMap, HeaderValue, Uri, header};
@@ -116,6 +117,8 @@ async fn conversation(
     stream.set_nodelay(true)?;
     let handshake = Arc::new(Mutex::new(Handshake::default()));
     let seen = handshake.clone();
+    // tungstenite's callback type returns its own (large) error response.
+    #[allow(clippy::result_large_err)]
     let callback = move |request: &Request, mut response: Response| {
         let offered = request.headers().get(header::SEC_WEBSOCKET_PROTOCOL);
         if let Some(first) = offered
@@ -147,13 +150,36 @@ async fn conversation(
         .map_err(|_| "the client's handshake timed out")??;
     let handshake = std::mem::take(&mut *handshake.lock().map_err(|_| "handshake lock poisoned")?);
     let request = upstream_request(&upstream.uri, handshake)?;
-    let connect = connect_upstream(request, upstream.tls, config);
-    let server = tokio::time::timeout(config.connect_timeout, connect)
-        .await
-        .map_err(|_| "connecting upstream timed out")??;
-    match server {
-        Upstream2::Plain(server) => relay(conn, client, server, config, taps).await,
-        Upstream2::Tls(server) => relay(conn, client, server, config, taps).await,
+    let host = request
+        .uri()
+        .host()
+        .ok_or("the upstream URL has no host")?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let default_port = if upstream.tls.is_some() { 443 } else { 80 };
+    let port = request.uri().port_u16().unwrap_or(default_port);
+    let ws = Some(ws_config(config));
+    let timeout = config.connect_timeout;
+    let tcp = bounded(timeout, TcpStream::connect((host.as_str(), port))).await?;
+    tcp.set_nodelay(true)?;
+    match upstream.tls {
+        None => {
+            let handshake = tokio_tungstenite::client_async_with_config(request, tcp, ws);
+            let (server, _) = bounded(timeout, handshake).await?;
+            relay(conn, client, server, config, taps).await;
+        }
+        Some(tls) => {
+            let name = proto_tokio::tls::ServerName::try_from(host)?;
+            let tls = bounded(
+                timeout,
+                tokio_rustls::TlsConnector::from(tls).connect(name, tcp),
+            )
+            .await?;
+            let handshake = tokio_tungstenite::client_async_with_config(request, tls, ws);
+            let (server, _) = bounded(timeout, handshake).await?;
+            relay(conn, client, server, config, taps).await;
+        }
     }
     Ok(())
 }
@@ -178,45 +204,6 @@ fn upstream_request(uri: &Uri, handshake: Handshake) -> Result<Request, Failure>
         request.headers_mut().insert(name, value.clone());
     }
     Ok(request)
-}
-
-/// An upstream connection, plain or TLS.
-enum Upstream2 {
-    Plain(WebSocketStream<TcpStream>),
-    Tls(WebSocketStream<proto_tokio::tls::ClientTlsStream>),
-}
-
-async fn connect_upstream(
-    request: Request,
-    tls: Option<Arc<proto_tokio::tls::ClientConfig>>,
-    config: &ProxyConfig,
-) -> Result<Upstream2, Failure> {
-    let host = request
-        .uri()
-        .host()
-        .ok_or("the upstream URL has no host")?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let default_port = if tls.is_some() { 443 } else { 80 };
-    let port = request.uri().port_u16().unwrap_or(default_port);
-    let tcp = TcpStream::connect((host.as_str(), port)).await?;
-    tcp.set_nodelay(true)?;
-    let ws = Some(ws_config(config));
-    Ok(match tls {
-        None => {
-            let (stream, _) = tokio_tungstenite::client_async_with_config(request, tcp, ws).await?;
-            Upstream2::Plain(stream)
-        }
-        Some(tls) => {
-            let name = proto_tokio::tls::ServerName::try_from(host)?;
-            let tls = tokio_rustls::TlsConnector::from(tls)
-                .connect(name, tcp)
-                .await?;
-            let (stream, _) = tokio_tungstenite::client_async_with_config(request, tls, ws).await?;
-            Upstream2::Tls(stream)
-        }
-    })
 }
 
 /// Forwards messages both ways until both sides have closed, one side is gone, or
@@ -258,7 +245,15 @@ async fn relay<C, S>(
         let message = match message {
             Some(Ok(message)) => message,
             Some(Err(error)) => {
-                if !matches!(error, WsError::ConnectionClosed | WsError::AlreadyClosed) {
+                // A peer that drops the connection without a close frame is seen as
+                // a close without a code, as the driver sees it.
+                let quiet = matches!(
+                    error,
+                    WsError::ConnectionClosed
+                        | WsError::AlreadyClosed
+                        | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+                );
+                if !quiet {
                     let error = error.to_string();
                     report(
                         taps,
