@@ -533,7 +533,7 @@ mod through_the_proxy {
         assert_eq!(
             finished.transcript(),
             [
-                "#1    c>s  open          null".to_owned(),
+                "#1    c>s  open".to_owned(),
                 format!("#1    s>c  HELLO         {}", text(b_hello)),
                 format!("#1    c>s  HELLO         {}", text(&sent[0])),
                 format!("#1    s>c  ROUTING       {}", text(b_routing)),
@@ -543,8 +543,8 @@ mod through_the_proxy {
                 format!("#1    !!!  duplicate MESSAGE {dup_id}: the server has handled it already"),
                 format!("#1    c>s  ACK           {}", text(&sent[3])),
                 format!("#1    !!!  ACK for {ack_id}, which the server awaits no ACK for"),
-                "#1    c>s  close         null".to_owned(),
-                "#1    s>c  close         null".to_owned(),
+                "#1    c>s  close".to_owned(),
+                "#1    s>c  close".to_owned(),
             ]
         );
         assert_eq!(

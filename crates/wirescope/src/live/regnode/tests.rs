@@ -553,7 +553,7 @@ mod through_the_proxy {
         assert_eq!(
             finished.transcript(),
             [
-                "#1    c>s  open          null".to_owned(),
+                "#1    c>s  open".to_owned(),
                 format!("#1    c>s  REGISTER      {}", text(&register)),
                 format!("#1    s>c  OK            {}", text(ok)),
                 format!("#1    c>s  CLIENT-EVENT  {}", text(&event)),
