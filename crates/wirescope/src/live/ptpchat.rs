@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 use proto_core::{Data, Input, Limits, LinkId, Machine, Peer, seeded_rng};
 use proto_tokio::{PeerTraffic, TcpConfig, TcpDriver, UdpConfig, UdpDriver};
 use ptpchat_proto::{
-    Body, DownReason, Event, Generation, InputError, Message, Node, NodeConfig, NodeId, Verb,
-    decode, encode,
+    Body, Connect, DownReason, Event, Generation, InputError, Message, Node, NodeConfig, NodeId,
+    Verb, decode, encode,
 };
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -543,6 +543,8 @@ fn tap(output: mpsc::UnboundedSender<String>) -> impl FnMut(PeerTraffic<'_>) + S
 /// - `flood: true`: [`Node::flood`] of its body;
 /// - a `target_id`: [`Node::send`] of its body to that node (with `ttl` when given);
 /// - CHANNEL: [`Node::create_channel`]; JOIN / LEAVE: join or leave the channel;
+/// - CONNECT naming `dst_node_id`: [`Node::connect`] through the first neighbour
+///   that said its id;
 /// - anything else: sent to every neighbour ([`Node::send_to_peer`]).
 ///
 /// The node makes the envelope: its own `msg_id` and `sender_id`.
@@ -563,6 +565,20 @@ fn apply(node: &mut Node, now: Instant, line: &str) -> String {
         (Body::Leave(channel), _, _) => node
             .leave_channel(now, channel.channel_id)
             .map(|()| format!("left {}", channel.channel_id)),
+        (
+            Body::Connect(Connect {
+                dst_node_id: Some(target),
+                ..
+            }),
+            _,
+            _,
+        ) => {
+            let Some(via) = node.neighbours().into_iter().find_map(|(_, id)| id) else {
+                return "not sent: no neighbour has said its id yet".to_owned();
+            };
+            node.connect(via, target)
+                .map(|()| format!("asked {via} to introduce {target}"))
+        }
         (body, Some(true), _) => node
             .flood(now, body)
             .map(|id| format!("flooded {verb} {id}")),

@@ -326,6 +326,100 @@ fn an_unanswered_message_is_flagged_when_its_ack_is_due() {
     );
 }
 
+#[test]
+fn each_typed_line_is_mapped_to_the_nodes_calls() {
+    let t0 = Instant::now();
+    let mut node = Node::new(NodeConfig::new(A), seeded_rng(1));
+    let line = |message: &Message| String::from_utf8(encode(message)).unwrap();
+    let body = decode(&chat(A, B, 1, 8), &Default::default()).unwrap().body;
+    // To nobody yet: the neighbours, of which there are none.
+    let to_neighbours = Message {
+        envelope: Envelope::default(),
+        body: body.clone(),
+    };
+    assert_eq!(
+        apply(&mut node, t0, &line(&to_neighbours)),
+        "not sent: no neighbour yet"
+    );
+    node.handle_input(
+        t0,
+        Input::Opened {
+            from: Some(Peer::Link(LinkId(1))),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        apply(&mut node, t0, &line(&to_neighbours)),
+        "sent MESSAGE to 1 neighbour(s)"
+    );
+    let flood = Message {
+        envelope: Envelope {
+            flood: Some(true),
+            ..Envelope::default()
+        },
+        body: body.clone(),
+    };
+    assert!(apply(&mut node, t0, &line(&flood)).starts_with("flooded MESSAGE "));
+    let directed = decode(&chat(A, B, 1, 8), &Default::default()).unwrap();
+    let sent = apply(&mut node, t0, &line(&directed));
+    assert!(
+        sent.starts_with("sent MESSAGE ") && sent.ends_with(&format!(" to {B}")),
+        "{sent}"
+    );
+    let unknown = Uuid::from_u128(0xc4);
+    let join = Message {
+        envelope: Envelope::default(),
+        body: Body::Join(ptpchat_proto::ChannelRef {
+            channel: "lobby".into(),
+            channel_id: unknown,
+        }),
+    };
+    assert_eq!(
+        apply(&mut node, t0, &line(&join)),
+        "not sent: unknown channel"
+    );
+    let create = Message {
+        envelope: Envelope::default(),
+        body: Body::Channel(ptpchat_proto::Channel {
+            channel: "lobby".into(),
+            channel_id: unknown,
+            members: vec![],
+            closed: false,
+        }),
+    };
+    let created = apply(&mut node, t0, &line(&create));
+    let id = created.strip_prefix("created channel ").unwrap();
+    assert_eq!(
+        node.channel_members(&Uuid::parse_str(id).unwrap()),
+        Some(vec![A])
+    );
+    let connect = Message {
+        envelope: Envelope::default(),
+        body: Body::Connect(Connect {
+            src_node_id: None,
+            dst_node_id: Some(B),
+            dst: Endpoint::Empty,
+            src: Endpoint::Empty,
+        }),
+    };
+    assert_eq!(
+        apply(&mut node, t0, &line(&connect)),
+        "not sent: no neighbour has said its id yet"
+    );
+    node.handle_input(
+        t0,
+        Input::Received {
+            from: Some(Peer::Link(LinkId(1))),
+            data: proto_core::Data::Binary(&hello(B, 0x77)),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        apply(&mut node, t0, &line(&connect)),
+        format!("asked {B} to introduce {B}")
+    );
+}
+
 /// A console for a peer under test: the sender of its input, the receiver of its
 /// output.
 fn console() -> (
