@@ -28,7 +28,9 @@
 //!
 //! The watched link is the only one the played nodes have, so a CONNECT that makes
 //! an end the rendezvous towards some third node is not judged (the real node has
-//! links the observer cannot see). An end's node takes the id its first HELLO
+//! links the observer cannot see); on a link of a larger network, an ACK for a
+//! message its end sent over another link is flagged, as nothing on this link
+//! awaits it. An end's node takes the id its first HELLO
 //! gives; until then it plays with the nil id, and it is rebuilt from what it was
 //! fed once the id is known.
 
@@ -286,7 +288,8 @@ impl PtpchatObserver {
         }
     }
 
-    /// Both ends' inputs for one message from `sender` to `receiver`.
+    /// One frame going `direction`: the sending end's node is told it sent it, the
+    /// receiving end's node is handed it; returns the rules it broke.
     fn message(
         &mut self,
         now: Instant,
