@@ -25,6 +25,9 @@
 //! By silence: a client not heard from for the peer's expiry (six minutes) is
 //! forgotten, as the peer machine's sweep says.
 //!
+//! A server certificate that cannot be read or parsed is said once, as a flag on
+//! the first packet, and the server's signatures then go unchecked.
+//!
 //! Not judged, because they depend on the server's other clients: a full registry
 //! and a full event queue. The machines' clock is anchored on the first packet's
 //! timestamp at the time it was seen, so a replayed capture is judged exactly as
@@ -158,7 +161,7 @@ pub(crate) struct RegnodeObserver {
 impl RegnodeObserver {
     fn new(server_certificate: Option<&Path>) -> Self {
         let server_certificate = server_certificate
-            .map(|path| std::fs::read(path).map_err(|error| format!("{}: {error}", path.display())))
+            .map(|path| read_small(path).map_err(|error| error.to_string()))
             .transpose();
         RegnodeObserver {
             server_certificate,
@@ -317,6 +320,27 @@ impl RegnodeObserver {
 
 // ---- serve and connect ----------------------------------------------------------
 
+/// The largest key or certificate file read: a register's certificate length is
+/// a `u16`.
+const MAX_IDENTITY_FILE: u64 = 1 << 16;
+
+/// A key or certificate file, refused when larger than [`MAX_IDENTITY_FILE`].
+fn read_small(path: &Path) -> Result<Vec<u8>, Failure> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_IDENTITY_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|error| format!("{}: {error}", path.display()))?;
+    if bytes.len() as u64 > MAX_IDENTITY_FILE {
+        return Err(format!(
+            "{} is larger than {MAX_IDENTITY_FILE} bytes",
+            path.display()
+        )
+        .into());
+    }
+    Ok(bytes)
+}
+
 /// The identity file names inside `--identity DIR`.
 const KEY_FILE: &str = "regnode.key";
 const CERTIFICATE_FILE: &str = "regnode.der";
@@ -345,10 +369,10 @@ fn identity(options: &PeerOptions, console: &Console, name: &str) -> Result<Iden
     };
     let (key_path, der_path) = (dir.join(KEY_FILE), dir.join(CERTIFICATE_FILE));
     if key_path.exists() {
-        let key: [u8; 32] = std::fs::read(&key_path)?
+        let key: [u8; 32] = read_small(&key_path)?
             .try_into()
             .map_err(|_| format!("{}: not 32 bytes", key_path.display()))?;
-        let der = std::fs::read(&der_path)?;
+        let der = read_small(&der_path)?;
         let loaded = Identity::from_parts(SigningKey::from_bytes(&key), &der)?;
         say(
             console,
@@ -514,7 +538,7 @@ async fn connect(options: PeerOptions, target: String, console: Console) -> Resu
         "regnode connect needs the peer's certificate to check its packets: \
          --roots FILE (DER, as `serve --cert-out FILE` writes it)",
     )?;
-    let der = std::fs::read(der_path).map_err(|e| format!("{}: {e}", der_path.display()))?;
+    let der = read_small(der_path)?;
     let verifier = X509Ed25519.verifier(&der)?;
     let identity = identity(&options, &console, "wirescope regnode client")?;
     let clock = WallClock::new(Instant::now(), unix_now()?);
