@@ -11,7 +11,7 @@ use proto_core::{Close, Limits, Payload, Transmit};
 use proto_tokio::{Activity, Driver, Incoming, Traffic, Transport, ws};
 use tokio::net::TcpListener;
 
-use crate::transcript::Transcript;
+use crate::transcript::{SentFrame, Transcript};
 
 /// Decodes one frame into its typed form.
 pub(crate) fn decode_line(line: &str, limits: &Limits) -> Result<String, String> {
@@ -47,14 +47,33 @@ fn annotate(text: &str) -> String {
     }
 }
 
+/// A frame for `demo --json`.
+fn sent_frame(text: &str) -> SentFrame {
+    match decode(text.as_bytes(), &Limits::default()) {
+        Ok(message) => SentFrame {
+            kind: message.op().name().to_owned(),
+            value: serde_json::from_str(text).map_err(|error| error.to_string()),
+        },
+        Err(error) => SentFrame {
+            kind: "(bad frame)".to_owned(),
+            value: Err(format!("{error}  [{error:?}]")),
+        },
+    }
+}
+
 /// A tap printing what `who` sends.
 fn tap(transcript: Transcript, who: String) -> impl FnMut(Traffic<'_>) + Send + 'static {
     move |traffic| match traffic {
         Traffic::Sent(Payload::Text(text)) => {
-            transcript.line(&who, format!("→ {}", annotate(text)))
+            transcript.sent(&who, "litebridge", sent_frame(text), annotate(text))
         }
         Traffic::Sent(other) => transcript.line(&who, format!("→ {other:?}")),
-        Traffic::Closing(close) => transcript.line(&who, format!("→ CLOSE {close}")),
+        Traffic::Closing(close) => transcript.sent(
+            &who,
+            "litebridge",
+            SentFrame::close(close),
+            format!("CLOSE {close}"),
+        ),
         Traffic::Connected => transcript.line(&who, "connected"),
         Traffic::Received(_) => {}
     }
@@ -110,7 +129,7 @@ async fn demo_inner() -> Result<(), Failure> {
 
     settle().await;
     server.abort();
-    println!();
+    transcript.end();
     Ok(())
 }
 
@@ -300,7 +319,7 @@ async fn raw_session(
         return Err(format!("expected HELLO, got {hello}").into());
     }
     for frame in frames {
-        transcript.line(who, format!("→ {}", annotate(frame)));
+        transcript.sent(who, "litebridge", sent_frame(frame), annotate(frame));
         let transmit = Transmit {
             to: None,
             payload: Payload::Text((*frame).to_owned()),

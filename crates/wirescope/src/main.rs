@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use live::commands::{ConnectArgs, ProxyArgs, ReplayArgs, ServeArgs};
+use live::commands::{ConnectArgs, FrameText, ProxyArgs, ReplayArgs, ServeArgs, decode_json};
 use live::litebridge::Litebridge;
 use live::ptpchat::{Ptpchat, PtpchatUdp};
 use live::regnode::Regnode;
@@ -51,6 +51,9 @@ enum Command {
     Demo {
         /// The protocol to demo; all of them when left out.
         protocol: Option<Protocol>,
+        /// Print one JSON object per frame sent instead of the transcript.
+        #[arg(long)]
+        json: bool,
     },
     /// Decode frames (one per line; Tachyon, ptpchat: any JSON layout) and print each typed
     /// message or its exact error.
@@ -61,6 +64,11 @@ enum Command {
         file: Option<PathBuf>,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Print one JSON object per frame (`line`, `protocol`, `kind`, `value` or
+        /// `error`, `violations`) instead of the typed form; frames are decoded by
+        /// the protocol's live observer, one at a time, as sent by a client.
+        #[arg(long)]
+        json: bool,
     },
     /// Encode messages (read as decode reads them) and print each canonical frame or
     /// its exact error.
@@ -161,11 +169,32 @@ impl LimitArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { protocol } => run_demos(protocol),
+        Command::Demo { protocol, json } => {
+            if json {
+                transcript::print_json();
+            }
+            run_demos(protocol)
+        }
+        Command::Decode {
+            protocol,
+            file,
+            json: true,
+            ..
+        } => live_result(match protocol {
+            Protocol::Litebridge => decode_json::<Litebridge>(file.as_deref(), FrameText::Lines),
+            Protocol::Tachyon => not_plugged(protocol),
+            Protocol::Ptpchat => decode_json::<Ptpchat>(file.as_deref(), FrameText::Values),
+            Protocol::PtpchatUdp => decode_json::<PtpchatUdp>(file.as_deref(), FrameText::Values),
+            Protocol::Tipt => not_plugged(protocol),
+            Protocol::Regnode => {
+                decode_json::<Regnode>(file.as_deref(), FrameText::HexOrBase64Lines)
+            }
+        }),
         Command::Decode {
             protocol,
             file,
             limits,
+            json: false,
         } => match protocol {
             Protocol::Litebridge => input::for_each_line(file.as_deref(), |line| {
                 litebridge::decode_line(line, &limits.limits())
@@ -270,4 +299,14 @@ fn live_result(result: Result<bool, live::Failure>) -> Result<bool, Box<dyn std:
 /// The live commands of a protocol whose plug has not landed yet.
 fn not_plugged(protocol: Protocol) -> Result<bool, live::Failure> {
     Err(format!("live traffic is not available for {protocol:?} yet").into())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::transcript::Transcript;
+use crate::transcript::{SentFrame, Transcript};
 
 /// Decodes one message into its typed form.
 pub(crate) fn decode_value(text: &str, limits: &Limits) -> Result<String, String> {
@@ -57,6 +57,20 @@ fn annotate(bytes: &[u8]) -> String {
     }
 }
 
+/// A message for `demo --json`.
+fn sent_frame(bytes: &[u8]) -> SentFrame {
+    match decode(bytes, &Limits::default()) {
+        Ok(message) => SentFrame {
+            kind: message.verb().name().to_owned(),
+            value: serde_json::from_slice(bytes).map_err(|error| error.to_string()),
+        },
+        Err(error) => SentFrame {
+            kind: "(bad message)".to_owned(),
+            value: Err(format!("{error}  [{error:?}]")),
+        },
+    }
+}
+
 /// A tap printing what `who` sends (HELLO and ROUTING only the first time on each
 /// link: they repeat every second or so) and passing each link's peer address on.
 fn tap(
@@ -88,7 +102,8 @@ fn tap(
                     return;
                 }
             }
-            transcript.line(who, format!("→ {to:<8} {}", annotate(bytes)));
+            let text = format!("{to:<8} {}", annotate(bytes));
+            transcript.sent(who, "ptpchat", sent_frame(bytes), text);
         }
         PeerTraffic::Ended { link, reason } => {
             transcript.line(who, format!("{link} ended: {reason:?}"));
@@ -366,7 +381,7 @@ async fn demo_inner() -> Result<(), Failure> {
 
     transcript.heading("the early generation over UDP: bare HELLOs, every 0.5–2 s");
     early_udp(transcript).await?;
-    println!();
+    transcript.end();
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use regnode_proto::{
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::transcript::Transcript;
+use crate::transcript::{SentFrame, Transcript};
 
 type Failure = Box<dyn Error + Send + Sync>;
 
@@ -189,6 +189,27 @@ fn describe(bytes: &[u8]) -> String {
     }
 }
 
+/// A datagram for `demo --json`: its type, and the rendering `encode` reads.
+fn sent_frame(bytes: &[u8]) -> SentFrame {
+    match decode(bytes) {
+        Ok(packet) => SentFrame {
+            kind: match packet.body {
+                Body::Keepalive => "KEEPALIVE".to_owned(),
+                Body::Ok => "OK".to_owned(),
+                Body::Register { .. } => "REGISTER".to_owned(),
+                Body::PeerEvent { .. } => "PEER EVENT".to_owned(),
+                Body::ClientEvent { .. } => "CLIENT EVENT".to_owned(),
+                Body::Other { code, .. } => format!("TYPE {code}"),
+            },
+            value: Ok(serde_json::Value::String(render(&packet))),
+        },
+        Err(error) => SentFrame {
+            kind: "(bad datagram)".to_owned(),
+            value: Err(format!("{error}  [{error:?}]")),
+        },
+    }
+}
+
 /// A tap printing what `who` sends; keeps the last register and client event it sent.
 fn tap(
     transcript: Transcript,
@@ -201,7 +222,8 @@ fn tap(
             bytes,
         } = traffic
         {
-            transcript.line(who, format!("→ {to}  {}", describe(bytes)));
+            let text = format!("{to}  {}", describe(bytes));
+            transcript.sent(who, "regnode", sent_frame(bytes), text);
             if let (Ok(packet), Ok(mut captured)) = (decode(bytes), captured.lock()) {
                 match packet.body {
                     Body::Register { .. } => captured.register = Some(bytes.to_vec()),

@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 
-use crate::transcript::Transcript;
+use crate::transcript::{SentFrame, Transcript};
 
 /// Decodes one command, checking it against its schema, and shows its metadata and
 /// typed form.
@@ -234,7 +234,7 @@ async fn demo_inner() -> Result<(), Failed> {
     bob.close().await?;
     settle().await;
     server.abort();
-    println!();
+    transcript.end();
     Ok(())
 }
 
@@ -470,16 +470,35 @@ fn annotate(text: &str) -> String {
     }
 }
 
+/// A frame for `demo --json`.
+fn sent_frame(text: &str) -> SentFrame {
+    match decode_with(text.as_bytes(), &Limits::default()) {
+        Ok(command) => SentFrame {
+            kind: format!("{} {}", command.kind(), command.command_id()),
+            value: serde_json::from_str(text).map_err(|error| error.to_string()),
+        },
+        Err(error) => SentFrame {
+            kind: "(undecodable)".to_owned(),
+            value: Err(format!("{error}  [{error:?}]")),
+        },
+    }
+}
+
 /// A tap printing what `who` sends, and the pongs it receives.
 fn tap(transcript: Transcript, who: String) -> impl FnMut(Traffic<'_>) + Send + 'static {
     move |traffic| match traffic {
         Traffic::Sent(Payload::Text(text)) => {
-            transcript.line(&who, format!("→ {}", annotate(text)))
+            transcript.sent(&who, "tachyon", sent_frame(text), annotate(text))
         }
         Traffic::Sent(Payload::Ping(_)) => transcript.line(&who, "→ ping"),
         Traffic::Sent(other) => transcript.line(&who, format!("→ {other:?}")),
         Traffic::Received(Incoming::Pong(_)) => transcript.line(&who, "← pong"),
-        Traffic::Closing(close) => transcript.line(&who, format!("→ CLOSE {close}")),
+        Traffic::Closing(close) => transcript.sent(
+            &who,
+            "tachyon",
+            SentFrame::close(close),
+            format!("CLOSE {close}"),
+        ),
         Traffic::Connected | Traffic::Received(_) => {}
     }
 }
@@ -813,7 +832,7 @@ async fn raw_session(
         ws::connect(handshake_request(addr, "bob-token", &[Version::V0])?).await?;
     transcript.line(who, "connected with bob's token, sends frames by hand");
     for (frame, answer) in frames {
-        transcript.line(who, format!("→ {}", annotate(frame)));
+        transcript.sent(who, "tachyon", sent_frame(frame), annotate(frame));
         let transmit = Transmit {
             to: None,
             payload: Payload::Text((*frame).to_owned()),

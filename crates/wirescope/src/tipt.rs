@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 
-use crate::transcript::Transcript;
+use crate::transcript::{SentFrame, Transcript};
 
 /// How deep the JSON rendering follows nested arrays and maps.
 const MAX_JSON_DEPTH: usize = 64;
@@ -467,6 +467,21 @@ fn annotate(bytes: &[u8], to_node: bool) -> String {
     }
 }
 
+/// A frame for `demo --json`.
+fn sent_frame(bytes: &[u8], to_node: bool) -> SentFrame {
+    match decode(bytes) {
+        Ok(frame) => SentFrame {
+            kind: label(&frame, to_node),
+            value: frame_json(&frame, to_node, None)
+                .and_then(|json| serde_json::from_str(&json).map_err(|error| error.to_string())),
+        },
+        Err(error) => SentFrame {
+            kind: "(bad frame)".to_owned(),
+            value: Err(format!("{error}  [{error:?}]")),
+        },
+    }
+}
+
 /// A tap printing what `who` sends (to the node when `to_node`).
 fn tap(
     transcript: Transcript,
@@ -475,11 +490,21 @@ fn tap(
 ) -> impl FnMut(Traffic<'_>) + Send + 'static {
     move |traffic| match traffic {
         Traffic::Sent(Payload::Binary(bytes)) => {
-            transcript.line(&who, format!("→ {}", annotate(bytes, to_node)));
+            transcript.sent(
+                &who,
+                "tipt",
+                sent_frame(bytes, to_node),
+                annotate(bytes, to_node),
+            );
         }
         Traffic::Sent(Payload::Ping(_)) => transcript.line(&who, "→ PING"),
         Traffic::Sent(other) => transcript.line(&who, format!("→ {other:?}")),
-        Traffic::Closing(close) => transcript.line(&who, format!("→ CLOSE {close}")),
+        Traffic::Closing(close) => transcript.sent(
+            &who,
+            "tipt",
+            SentFrame::close(close),
+            format!("CLOSE {close}"),
+        ),
         Traffic::Connected => transcript.line(&who, "connected (TLS verified)"),
         Traffic::Received(_) => {}
     }
@@ -575,7 +600,7 @@ async fn demo_inner() -> Result<(), Failure> {
 
     settle().await;
     node.abort();
-    println!();
+    transcript.end();
     Ok(())
 }
 
@@ -925,7 +950,12 @@ async fn raw_session(
             },
         });
         for bytes in [hello, frame] {
-            transcript.line(who, format!("→ {}", annotate(&bytes, true)));
+            transcript.sent(
+                who,
+                "tipt",
+                sent_frame(&bytes, true),
+                annotate(&bytes, true),
+            );
             let transmit = Transmit {
                 to: None,
                 payload: Payload::Binary(bytes.into()),

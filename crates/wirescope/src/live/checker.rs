@@ -9,6 +9,12 @@ use super::capture::Record;
 use super::render::Entry;
 use super::{Frame, FrameData, LiveProtocol, Observer, PeerOptions};
 
+/// The most conversations checked at once: past it, the one quiet the longest is
+/// forgotten (conversations that end without a close both ways, such as UDP
+/// sessions, would otherwise pile up). Decided on record times, so replay forgets
+/// the same ones.
+pub(crate) const MAX_CONVERSATIONS: usize = 4096;
+
 /// Makes an observer for a conversation starting at the instant given.
 type MakeObserver = fn(&PeerOptions, Instant) -> Box<dyn Observer>;
 
@@ -22,6 +28,8 @@ pub(crate) struct Checker {
 
 struct Conversation {
     observer: Box<dyn Observer>,
+    /// When its last frame came.
+    last: Duration,
     /// Which directions have carried a close; when both have, the conversation is
     /// over and its observer is dropped.
     closed: BTreeSet<&'static str>,
@@ -45,9 +53,17 @@ impl Checker {
 
     /// The earliest deadline of any conversation.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.next_deadline_after(None)
+    }
+
+    /// The earliest deadline of any conversation later than `after`: a timer
+    /// that fired waits for the next one even if an observer keeps naming a
+    /// deadline already run.
+    pub(crate) fn next_deadline_after(&self, after: Option<Instant>) -> Option<Instant> {
         self.conversations
             .values()
             .filter_map(|conversation| conversation.observer.poll_deadline())
+            .filter(|deadline| after.is_none_or(|after| *deadline > after))
             .min()
     }
 
@@ -101,6 +117,18 @@ impl Checker {
 
     fn observe(&mut self, frame: &Frame) -> Entry {
         let now = self.start + frame.at;
+        if !self.conversations.contains_key(&frame.conn)
+            && self.conversations.len() >= MAX_CONVERSATIONS
+        {
+            let quietest = self
+                .conversations
+                .iter()
+                .min_by_key(|(conn, c)| (c.last, **conn))
+                .map(|(conn, _)| *conn);
+            if let Some(conn) = quietest {
+                self.conversations.remove(&conn);
+            }
+        }
         let make = self.make;
         let options = &self.options;
         let conversation = self
@@ -108,8 +136,10 @@ impl Checker {
             .entry(frame.conn)
             .or_insert_with(|| Conversation {
                 observer: make(options, now),
+                last: frame.at,
                 closed: BTreeSet::new(),
             });
+        conversation.last = frame.at;
         let observation = conversation.observer.observe(now, frame);
         if matches!(frame.data, FrameData::Close(_)) {
             conversation.closed.insert(frame.direction.as_str());
@@ -236,5 +266,31 @@ mod tests {
             checker.next_deadline(),
             Some(checker.start() + Duration::from_millis(350))
         );
+    }
+
+    #[test]
+    fn past_the_most_conversations_the_quietest_is_forgotten() {
+        let mut checker = Checker::new::<Ticking>(PeerOptions::default(), Instant::now());
+        let max = u64::try_from(MAX_CONVERSATIONS).unwrap();
+        for conn in 1..=max {
+            checker.check(&frame(
+                0,
+                conn,
+                Direction::ToServer,
+                FrameData::Binary(vec![]),
+            ));
+        }
+        // Conversation 1 speaks again; 2 is now the quietest.
+        checker.check(&frame(1, 1, Direction::ToServer, FrameData::Binary(vec![])));
+        checker.check(&frame(
+            2,
+            max + 1,
+            Direction::ToServer,
+            FrameData::Binary(vec![]),
+        ));
+        assert_eq!(checker.conversations.len(), MAX_CONVERSATIONS);
+        assert!(checker.conversations.contains_key(&1));
+        assert!(!checker.conversations.contains_key(&2));
+        assert!(checker.conversations.contains_key(&(max + 1)));
     }
 }

@@ -285,3 +285,125 @@ fn on_stdio(peer: impl FnOnce(Console) -> BoxFuture<Result<(), Failure>>) -> Res
     runtime.shutdown_background();
     result.map(|()| true)
 }
+
+/// How `decode --json` finds frames in its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code, reason = "each layout is named by the protocols reading it")]
+pub(crate) enum FrameText {
+    /// One text frame per line (litebridge).
+    Lines,
+    /// JSON values however laid out, each a text frame (Tachyon, ptpchat).
+    Values,
+    /// One binary frame per line, in hex or base64 (Tipt, regnode).
+    HexOrBase64Lines,
+}
+
+/// `decode --json`: each frame of `file` (stdin when `None`) decoded by a fresh
+/// observer of `P`, as sent by a client, printed as `{"line", "t": null, "conn":
+/// null, "dir": null, "protocol", "kind", "value" | "error", "violations": []}`
+/// (no conversation, so no conversation rules to break). `Ok(false)` if a frame
+/// did not decode.
+pub(crate) fn decode_json<P: LiveProtocol>(
+    file: Option<&std::path::Path>,
+    layout: FrameText,
+) -> Result<bool, Failure> {
+    let mut text = String::new();
+    match file {
+        Some(path) => io::Read::read_to_string(&mut File::open(path)?, &mut text)?,
+        None => io::Read::read_to_string(&mut io::stdin().lock(), &mut text)?,
+    };
+    let mut all_ok = true;
+    for (line, data) in frames_of(&text, layout) {
+        let observation = match data {
+            Ok(data) => {
+                let now = Instant::now();
+                let frame = super::Frame {
+                    conn: 0,
+                    at: Duration::ZERO,
+                    direction: super::Direction::ToServer,
+                    data,
+                };
+                let mut observation =
+                    P::observer(&PeerOptions::default(), now).observe(now, &frame);
+                observation.violations.clear();
+                observation
+            }
+            Err(error) => super::Observation {
+                kind: "(not a frame)".to_owned(),
+                value: Err(error),
+                violations: Vec::new(),
+            },
+        };
+        all_ok &= observation.value.is_ok();
+        println!("{}", decoded_json(line, P::NAME, &observation));
+    }
+    Ok(all_ok)
+}
+
+/// The JSON object `decode --json` prints for the frame on `line`.
+pub(crate) fn decoded_json(
+    line: usize,
+    protocol: &str,
+    observation: &super::Observation,
+) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    object.insert("line".into(), line.into());
+    for field in ["t", "conn", "dir"] {
+        object.insert(field.into(), serde_json::Value::Null);
+    }
+    super::render::insert_observation(&mut object, protocol, observation);
+    serde_json::Value::Object(object)
+}
+
+/// The frames of `text` laid out as `layout`, each with the line it starts on.
+fn frames_of(text: &str, layout: FrameText) -> Vec<(usize, Result<super::FrameData, String>)> {
+    use super::FrameData;
+    match layout {
+        FrameText::Lines => text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(index, line)| (index + 1, Ok(FrameData::Text(line.to_owned()))))
+            .collect(),
+        FrameText::HexOrBase64Lines => text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(index, line)| {
+                let line = line.trim();
+                let bytes = super::capture::unhex(line)
+                    .or_else(|| {
+                        use base64::Engine as _;
+                        base64::engine::general_purpose::STANDARD.decode(line).ok()
+                    })
+                    .ok_or_else(|| "neither hex nor base64".to_owned());
+                (index + 1, bytes.map(FrameData::Binary))
+            })
+            .collect(),
+        FrameText::Values => {
+            let mut frames = Vec::new();
+            let values = serde_json::Deserializer::from_str(text)
+                .into_iter::<&serde_json::value::RawValue>();
+            for value in values {
+                match value {
+                    Ok(value) => {
+                        let start =
+                            (value.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+                        let line = 1 + text
+                            .get(..start)
+                            .unwrap_or_default()
+                            .bytes()
+                            .filter(|&b| b == b'\n')
+                            .count();
+                        frames.push((line, Ok(FrameData::Text(value.get().to_owned()))));
+                    }
+                    Err(error) => {
+                        frames.push((error.line(), Err(format!("not JSON: {error}"))));
+                        break;
+                    }
+                }
+            }
+            frames
+        }
+    }
+}

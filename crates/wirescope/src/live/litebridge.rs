@@ -12,8 +12,16 @@
 //!
 //! The server machine announces the heartbeat interval the real server's HELLO
 //! announced; the grace after it is half the interval, the ratio of
-//! `ServerConfig::new`. Without `--password` the observer takes the password of
-//! the first HELLO_ACK and flags a wrong password on the server's 4001 close.
+//! `ServerConfig::new`; a missed heartbeat is flagged at that deadline as the close
+//! the server machine makes (`closes 4003 "heartbeat timeout"`). Without
+//! `--password` the observer takes the password of the first HELLO_ACK and flags a
+//! wrong password on the server's 4001 close. A machine that closed on a violation
+//! checks no further frames of its side: the real peer should have closed too.
+//!
+//! `serve` and `connect` take the user's lines as litebridge frames: a REQUEST is
+//! sent with `send_request` (the machine picks the nonce), a RESPONSE answers the
+//! peer's REQUEST with its nonce, a DISPATCH is sent with `dispatch`; the machine
+//! sends HELLO, HELLO_ACK and heartbeats itself.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -406,6 +414,8 @@ trait Peer: Machine<Event = Event, Error = InputError> {
     ) -> Result<(), litecord_proto::CallError>;
     /// Ends the conversation when the user's input ends.
     fn finish(&mut self);
+    /// Whether the handshake is over, so the user's lines can be applied.
+    fn ready(&self) -> bool;
 }
 
 impl Peer for Server {
@@ -437,6 +447,9 @@ impl Peer for Server {
             "server shutting down",
         ));
     }
+    fn ready(&self) -> bool {
+        self.is_authenticated()
+    }
 }
 
 impl Peer for Client {
@@ -465,13 +478,17 @@ impl Peer for Client {
     fn finish(&mut self) {
         self.shutdown();
     }
+    fn ready(&self) -> bool {
+        self.is_authenticated()
+    }
 }
 
 /// How long a peer waits for its conversation to end once the user's input ended.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs one conversation: the machine's events and refusals printed as notes, the
-/// user's lines applied, the printer's deadlines checked. Returns whether the
+/// user's lines applied once the handshake is over, the printer's deadlines
+/// checked. Returns whether the
 /// user's input is still open.
 async fn converse<M: Peer, T: Transport>(
     mut driver: Driver<M, T>,
@@ -483,6 +500,8 @@ async fn converse<M: Peer, T: Transport>(
     tokio::pin!(finish);
     loop {
         let deadline = printer.lock().ok().and_then(|p| p.next_deadline());
+        // The user's lines wait until the handshake is over.
+        let take_input = input_open && driver.machine().ready();
         tokio::select! {
             activity = driver.next() => match activity {
                 None => return input_open,
@@ -495,7 +514,7 @@ async fn converse<M: Peer, T: Transport>(
                 }
                 Some(Activity::Refused(error)) => note(printer, format!("refused: {error}")),
             },
-            line = input.recv(), if input_open => match line {
+            line = input.recv(), if take_input => match line {
                 None => {
                     input_open = false;
                     driver.machine().finish();

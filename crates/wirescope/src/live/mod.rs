@@ -16,8 +16,13 @@
 //! are unit tests inside the crate. A protocol adds `live/NAME.rs` implementing
 //! [`LiveProtocol`], one `pub(crate) mod NAME;` line below, and one match arm per
 //! command in `main.rs` (`proxy`, `replay`, `serve`, `connect`, `decode --json`).
-//! [`harness`] (tests only) runs a proxy in-process on loopback between a client
-//! and a server and collects what it printed and recorded.
+//! `harness` (tests only) runs a proxy in-process on loopback between a client
+//! and a server and collects what it printed and recorded:
+//! `Proxied::start::<P>(upstream, options)` (or `start_with` and a `ProxyConfig`),
+//! connect the client to `proxied.addr`, `wait_closed(n)` or `wait_until(..)` on
+//! the capture, then `finish()` gives the entries, `transcript()` and `json()`
+//! without times, `violations()`, the recorded `frames(conn, direction)` to compare
+//! with what each side sent, and `assert_replay_matches::<P>()`.
 //!
 //! # Modules
 //!
@@ -32,6 +37,12 @@
 //!   `connect`;
 //! - [`commands`]: the commands and their options, generic over the protocol;
 //! - [`litebridge`]: litebridge's plug.
+
+// Traffic must never be able to crash the proxy; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub(crate) mod capture;
 pub(crate) mod checker;

@@ -1,6 +1,10 @@
 //! The proxy's shared half: its configuration, the listening socket, and the hub
 //! every forwarding task reports its frames to, which stamps their time, checks
 //! them, prints them and records them.
+//!
+//! Each conversation is forwarded by its own task, so a slow peer holds up only its
+//! own conversation. The hub is fed through a bounded queue: output that does not
+//! keep up (a stalled terminal) slows every conversation rather than losing frames.
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -172,8 +176,10 @@ pub(crate) async fn hub(
     let start = checker.start();
     // Records never go back in time, even within one microsecond.
     let mut last = Duration::ZERO;
+    // The deadline the timer last fired for.
+    let mut fired = None;
     loop {
-        let deadline = checker.next_deadline();
+        let deadline = checker.next_deadline_after(fired);
         let record = tokio::select! {
             tap = taps.recv() => {
                 let Some(tap) = tap else { return Ok(()) };
@@ -186,6 +192,7 @@ pub(crate) async fn hub(
                 }
             }
             () = sleep_until_some(deadline) => {
+                fired = deadline;
                 // Rounded up so the recorded time is not before the deadline.
                 let reached = deadline.map_or(Duration::ZERO, |d| d.saturating_duration_since(start));
                 Record::Time(micros_ceil(start.elapsed().max(reached)).max(last))

@@ -594,3 +594,80 @@ async fn the_proxy_reaches_a_wss_server_made_with_a_certificate_on_the_spot() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn requests_both_ways_answered_in_turn_are_no_violation() {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let transport = ws::accept_tcp(stream).await.unwrap();
+            let mut driver = Driver::new(Server::new(ServerConfig::new(PASSWORD)), transport);
+            while let Some(activity) = driver.next().await {
+                match activity {
+                    Activity::Event(Event::Authenticated) => {
+                        let _ = driver
+                            .machine()
+                            .send_request(Instant::now(), "status", vec![]);
+                    }
+                    Activity::Event(Event::Request(request)) => {
+                        let _ = driver
+                            .machine()
+                            .respond(&request.nonce, RawJson::from_u64(7));
+                    }
+                    _ => {}
+                }
+            }
+        });
+        let proxy = Proxied::start::<Litebridge>(&url, PeerOptions::default()).await;
+        let (transport, _) = ws::connect(format!("ws://{}", proxy.addr)).await.unwrap();
+        let mut driver = Driver::new(Client::new(ClientConfig::new(PASSWORD)), transport);
+        let mut answered = false;
+        let mut authenticated = false;
+        while !(answered && authenticated) {
+            match next_event(&mut driver).await {
+                Event::Request(request) => {
+                    driver
+                        .machine()
+                        .respond(&request.nonce, RawJson::from_u64(1))
+                        .unwrap();
+                    answered = true;
+                }
+                Event::Authenticated => authenticated = true,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let id = driver
+            .machine()
+            .send_request(Instant::now(), "x", vec![])
+            .unwrap();
+        let data = RawJson::from_u64(7);
+        assert_eq!(next_event(&mut driver).await, Event::Response { id, data });
+        driver.machine().shutdown();
+        assert!(matches!(
+            next_event(&mut driver).await,
+            Event::Disconnected(_)
+        ));
+        proxy.wait_closed(1).await;
+        let finished = proxy.finish().await;
+        assert_eq!(finished.violations(), []);
+        let kinds: Vec<(Option<Direction>, String)> = finished
+            .entries
+            .iter()
+            .filter(|entry| matches!(entry.observation.kind.as_str(), "REQUEST" | "RESPONSE"))
+            .map(|entry| (entry.direction, entry.observation.kind.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (Some(Direction::ToClient), "REQUEST".to_owned()),
+                (Some(Direction::ToServer), "RESPONSE".to_owned()),
+                (Some(Direction::ToServer), "REQUEST".to_owned()),
+                (Some(Direction::ToClient), "RESPONSE".to_owned()),
+            ]
+        );
+        finished.assert_replay_matches::<Litebridge>();
+    })
+    .await;
+}
