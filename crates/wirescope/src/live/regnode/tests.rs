@@ -147,6 +147,13 @@ fn run(
     (seen, late)
 }
 
+/// Removes a directory [`peer_identity_dir`] made.
+fn remove(options: &PeerOptions) {
+    if let Some(dir) = &options.identity {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// The peer's identity directory, as `serve --identity DIR` leaves it (only its
 /// certificate is read).
 fn peer_identity_dir(name: &str) -> PeerOptions {
@@ -182,6 +189,7 @@ fn a_session_of_real_machines_breaks_no_rule() {
     // Six minutes after the last keepalive (3 s), at its next sweep, the peer
     // forgets the client.
     let (_, late) = run(&options, &frames, 400_000);
+    remove(&options);
     let fingerprint = client_identity(2).fingerprint();
     assert_eq!(
         late,
@@ -290,7 +298,9 @@ fn each_broken_rule_is_flagged_once_with_the_machines_words() {
         Direction::ToServer,
         sealed(&client, c2p, ts + 3, Body::Keepalive),
     ));
-    let (seen, _) = run(&peer_identity_dir("broken"), &frames, 200);
+    let options = peer_identity_dir("broken");
+    let (seen, _) = run(&options, &frames, 200);
+    remove(&options);
     let flagged: Vec<(usize, Vec<String>)> = seen
         .into_iter()
         .enumerate()
@@ -488,7 +498,7 @@ mod through_the_proxy {
         let server = driver.local_addr().unwrap();
         let server_task = tokio::spawn(async move { while driver.next().await.is_some() {} });
         let options = peer_identity_dir("proxied");
-        let proxy = Proxied::start::<Regnode>(&server.to_string(), options).await;
+        let proxy = Proxied::start::<Regnode>(&server.to_string(), options.clone()).await;
         let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         client.connect(proxy.addr).await.unwrap();
 
@@ -592,6 +602,7 @@ mod through_the_proxy {
             })
         );
         finished.assert_replay_matches::<Regnode>();
+        remove(&options);
     }
 
     /// `connect` and `serve` (the crate's client and peer) through the proxy: the
