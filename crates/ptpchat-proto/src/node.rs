@@ -270,6 +270,41 @@ impl Node {
             .map(|channel| channel.members.iter().copied().collect())
     }
 
+    /// Whether the neighbour at `peer` has said HELLO on its link yet (the spec
+    /// makes HELLO the first message between nodes); `None` if `peer` is not a
+    /// neighbour. For a tool that watches a link and judges the far side.
+    pub fn greeted_by(&self, peer: Peer) -> Option<bool> {
+        self.links
+            .get(&PeerKey::from(peer))
+            .map(|neighbour| neighbour.heard)
+    }
+
+    /// Whether a message with `msg_id` this node sent still awaits its ACK.
+    pub fn awaits_ack(&self, msg_id: &MsgId) -> bool {
+        self.pending.contains(msg_id)
+    }
+
+    /// Takes note of `message`, which this node sent without [`send`](Node::send)
+    /// (a tool replaying or watching the node's traffic plays it this way): if
+    /// `send` would have awaited its ACK — it comes from this node, is directed and
+    /// not flooded, and its verb is acknowledged — it is awaited the same way, and
+    /// `Ok(true)` is returned.
+    pub fn note_sent(&mut self, now: Instant, message: &Message) -> Result<bool, CallError> {
+        let envelope = message.envelope;
+        let (Some(msg_id), Some(target)) = (envelope.msg_id, envelope.target_id) else {
+            return Ok(false);
+        };
+        if envelope.sender_id != Some(self.config.node_id)
+            || envelope.flood == Some(true)
+            || !message.verb().wants_ack()
+        {
+            return Ok(false);
+        }
+        self.pending
+            .insert(msg_id, deadline(now, self.config.ack_timeout), target)?;
+        Ok(true)
+    }
+
     /// Tells the node the address a link's neighbour is seen from, which it needs
     /// to act as a CONNECT rendezvous. Datagram peers need not be told.
     pub fn set_observed_addr(&mut self, peer: Peer, addr: SocketAddr) -> Result<(), CallError> {

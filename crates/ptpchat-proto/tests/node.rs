@@ -408,3 +408,75 @@ fn a_channel_listing_that_disagrees_is_answered_with_join_or_leave() {
     assert_eq!(verbs(&drained.sent), [(LINK, Verb::Leave)]);
     assert_eq!(node.channel_members(&channel), Some(vec![id(2), id(3)]));
 }
+
+/// A MESSAGE from `sender` to `target` with id `msg_id`.
+fn directed(sender: u128, target: u128, msg_id: u128, body: Body) -> Message {
+    Message {
+        envelope: Envelope {
+            ttl: Some(3),
+            flood: Some(false),
+            msg_id: Some(Uuid::from_u128(msg_id)),
+            sender_id: Some(id(sender)),
+            target_id: Some(id(target)),
+        },
+        body,
+    }
+}
+
+#[test]
+fn a_watcher_learns_who_greeted_and_which_messages_await_an_ack() {
+    let t0 = Instant::now();
+    let mut node = node(|_| {});
+    assert_eq!(node.greeted_by(LINK), None);
+    node.handle_input(t0, Input::Opened { from: Some(LINK) })
+        .unwrap();
+    assert_eq!(node.greeted_by(LINK), Some(false));
+    receive(
+        &mut node,
+        t0,
+        LINK,
+        &from_peer(2, Body::Hello(Hello::default())),
+    )
+    .unwrap();
+    assert_eq!(node.greeted_by(LINK), Some(true));
+
+    // Sent by this node, directed, acknowledged verb: awaited like `send`'s.
+    let message = directed(1, 2, 0x51, text());
+    assert_eq!(node.note_sent(t0, &message), Ok(true));
+    assert!(node.awaits_ack(&Uuid::from_u128(0x51)));
+    assert_eq!(
+        node.note_sent(t0, &message),
+        Err(CallError::Pending(PendingError::Duplicate))
+    );
+    // Relayed for another node, flooded, or a verb nobody acknowledges: not awaited.
+    assert_eq!(node.note_sent(t0, &directed(3, 2, 0x52, text())), Ok(false));
+    let mut flood = directed(1, 2, 0x53, text());
+    flood.envelope.flood = Some(true);
+    assert_eq!(node.note_sent(t0, &flood), Ok(false));
+    let join = Body::Join(ptpchat_proto::ChannelRef {
+        channel: "c".into(),
+        channel_id: Uuid::from_u128(9),
+    });
+    assert_eq!(node.note_sent(t0, &directed(1, 2, 0x54, join)), Ok(false));
+    assert!(!node.awaits_ack(&Uuid::from_u128(0x52)));
+
+    // The ACK settles it: Acked, and no longer awaited.
+    drain(&mut node);
+    let ack = directed(
+        2,
+        1,
+        0x60,
+        Body::Ack(ptpchat_proto::Ack {
+            msg_id: Uuid::from_u128(0x51),
+        }),
+    );
+    receive(&mut node, t0, LINK, &encode(&ack)).unwrap();
+    assert_eq!(
+        drain(&mut node).events,
+        [Event::Acked {
+            msg_id: Uuid::from_u128(0x51),
+            by: Some(id(2)),
+        }]
+    );
+    assert!(!node.awaits_ack(&Uuid::from_u128(0x51)));
+}

@@ -249,6 +249,12 @@ impl Identity {
     pub fn public_key(&self) -> &[u8; 32] {
         self.certificate.public_key()
     }
+
+    /// The Ed25519 secret key, for storing the identity: [`from_parts`](Identity::from_parts)
+    /// with it and [`certificate`](Signer::certificate) gives the same identity back.
+    pub fn secret_key(&self) -> &SigningKey {
+        &self.key
+    }
 }
 
 impl Signer for Identity {

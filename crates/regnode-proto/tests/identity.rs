@@ -109,3 +109,12 @@ fn the_comparison_code_is_the_same_on_both_sides() {
     );
     assert_eq!(ComparisonCode(42).to_string(), "000042");
 }
+
+#[test]
+fn a_stored_secret_key_and_certificate_give_the_identity_back() {
+    let alice = identity(1, "alice");
+    let key = ed25519_dalek::SigningKey::from_bytes(&alice.secret_key().to_bytes());
+    let again = Identity::from_parts(key, alice.certificate()).unwrap();
+    assert_eq!(again.fingerprint(), alice.fingerprint());
+    assert_eq!(again.sign(b"message"), alice.sign(b"message"));
+}

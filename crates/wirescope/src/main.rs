@@ -31,6 +31,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use live::commands::{ConnectArgs, FrameText, ProxyArgs, ReplayArgs, ServeArgs, decode_json};
 use live::litebridge::Litebridge;
+use live::ptpchat::{Ptpchat, PtpchatUdp};
+use live::regnode::Regnode;
 use live::tachyon::Tachyon;
 use live::tipt::Tipt;
 use proto_core::Limits;
@@ -124,8 +126,12 @@ enum Protocol {
     Litebridge,
     /// The Tachyon lobby protocol (JSON commands over WebSocket).
     Tachyon,
-    /// The ptpchat peer protocol (JSON verbs over length-prefixed TCP or UDP).
+    /// The ptpchat peer protocol (JSON verbs over length-prefixed TCP or UDP);
+    /// the live commands speak TCP.
     Ptpchat,
+    /// ptpchat over UDP, one message per datagram: for the live commands (proxy,
+    /// replay, serve, connect); elsewhere the same as ptpchat.
+    PtpchatUdp,
     /// The Tipt client-node protocol (msgpack over wss): frames in hex or base64,
     /// shown and encoded as JSON.
     Tipt,
@@ -136,7 +142,9 @@ enum Protocol {
 
 impl Protocol {
     fn all() -> &'static [Protocol] {
-        Protocol::value_variants()
+        use Protocol::{Litebridge, Ptpchat, Regnode, Tachyon, Tipt};
+        // ptpchat's demo runs nodes over UDP too.
+        &[Litebridge, Tachyon, Ptpchat, Tipt, Regnode]
     }
 }
 
@@ -177,9 +185,12 @@ fn main() -> ExitCode {
         } => live_result(match protocol {
             Protocol::Litebridge => decode_json::<Litebridge>(file.as_deref(), FrameText::Lines),
             Protocol::Tachyon => decode_json::<Tachyon>(file.as_deref(), FrameText::Values),
-            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Ptpchat => decode_json::<Ptpchat>(file.as_deref(), FrameText::Values),
+            Protocol::PtpchatUdp => decode_json::<PtpchatUdp>(file.as_deref(), FrameText::Values),
             Protocol::Tipt => decode_json::<Tipt>(file.as_deref(), FrameText::HexOrBase64Lines),
-            Protocol::Regnode => not_plugged(protocol),
+            Protocol::Regnode => {
+                decode_json::<Regnode>(file.as_deref(), FrameText::HexOrBase64Lines)
+            }
         }),
         Command::Decode {
             protocol,
@@ -193,9 +204,11 @@ fn main() -> ExitCode {
             Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
                 tachyon::decode_value(value, &limits.limits())
             }),
-            Protocol::Ptpchat => input::for_each_value(file.as_deref(), |value| {
-                ptpchat::decode_value(value, &limits.limits())
-            }),
+            Protocol::Ptpchat | Protocol::PtpchatUdp => {
+                input::for_each_value(file.as_deref(), |value| {
+                    ptpchat::decode_value(value, &limits.limits())
+                })
+            }
             // Tipt's limits are the spec's own.
             Protocol::Tipt => input::for_each_line(file.as_deref(), tipt::decode_line),
             Protocol::Regnode => input::for_each_line(file.as_deref(), regnode::decode_line),
@@ -211,39 +224,45 @@ fn main() -> ExitCode {
             Protocol::Tachyon => input::for_each_value(file.as_deref(), |value| {
                 tachyon::encode_value(value, &limits.limits())
             }),
-            Protocol::Ptpchat => input::for_each_value(file.as_deref(), |value| {
-                ptpchat::encode_value(value, &limits.limits())
-            }),
+            Protocol::Ptpchat | Protocol::PtpchatUdp => {
+                input::for_each_value(file.as_deref(), |value| {
+                    ptpchat::encode_value(value, &limits.limits())
+                })
+            }
             Protocol::Tipt => input::for_each_value(file.as_deref(), tipt::encode_value),
             Protocol::Regnode => input::for_each_line(file.as_deref(), regnode::encode_line),
         },
         Command::Proxy { protocol, args } => live_result(match protocol {
             Protocol::Litebridge => live::commands::proxy::<Litebridge>(args),
             Protocol::Tachyon => live::commands::proxy::<Tachyon>(args),
-            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Ptpchat => live::commands::proxy::<Ptpchat>(args),
+            Protocol::PtpchatUdp => live::commands::proxy::<PtpchatUdp>(args),
             Protocol::Tipt => live::commands::proxy::<Tipt>(args),
-            Protocol::Regnode => not_plugged(protocol),
+            Protocol::Regnode => live::commands::proxy::<Regnode>(args),
         }),
         Command::Replay { protocol, args } => live_result(match protocol {
             Protocol::Litebridge => live::commands::replay::<Litebridge>(args),
             Protocol::Tachyon => live::commands::replay::<Tachyon>(args),
-            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Ptpchat => live::commands::replay::<Ptpchat>(args),
+            Protocol::PtpchatUdp => live::commands::replay::<PtpchatUdp>(args),
             Protocol::Tipt => live::commands::replay::<Tipt>(args),
-            Protocol::Regnode => not_plugged(protocol),
+            Protocol::Regnode => live::commands::replay::<Regnode>(args),
         }),
         Command::Serve { protocol, args } => live_result(match protocol {
             Protocol::Litebridge => live::commands::serve::<Litebridge>(args),
             Protocol::Tachyon => live::commands::serve::<Tachyon>(args),
-            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Ptpchat => live::commands::serve::<Ptpchat>(args),
+            Protocol::PtpchatUdp => live::commands::serve::<PtpchatUdp>(args),
             Protocol::Tipt => live::commands::serve::<Tipt>(args),
-            Protocol::Regnode => not_plugged(protocol),
+            Protocol::Regnode => live::commands::serve::<Regnode>(args),
         }),
         Command::Connect { protocol, args } => live_result(match protocol {
             Protocol::Litebridge => live::commands::connect::<Litebridge>(args),
             Protocol::Tachyon => live::commands::connect::<Tachyon>(args),
-            Protocol::Ptpchat => not_plugged(protocol),
+            Protocol::Ptpchat => live::commands::connect::<Ptpchat>(args),
+            Protocol::PtpchatUdp => live::commands::connect::<PtpchatUdp>(args),
             Protocol::Tipt => live::commands::connect::<Tipt>(args),
-            Protocol::Regnode => not_plugged(protocol),
+            Protocol::Regnode => live::commands::connect::<Regnode>(args),
         }),
     };
     match result {
@@ -266,7 +285,7 @@ fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Err
         match protocol {
             Protocol::Litebridge => runtime.block_on(litebridge::demo())?,
             Protocol::Tachyon => runtime.block_on(tachyon::demo())?,
-            Protocol::Ptpchat => runtime.block_on(ptpchat::demo())?,
+            Protocol::Ptpchat | Protocol::PtpchatUdp => runtime.block_on(ptpchat::demo())?,
             Protocol::Tipt => runtime.block_on(tipt::demo())?,
             Protocol::Regnode => runtime.block_on(regnode::demo())?,
         }
@@ -277,11 +296,6 @@ fn run_demos(protocol: Option<Protocol>) -> Result<bool, Box<dyn std::error::Err
 /// A live command's result as `main` reports it.
 fn live_result(result: Result<bool, live::Failure>) -> Result<bool, Box<dyn std::error::Error>> {
     result.map_err(|error| error as Box<dyn std::error::Error>)
-}
-
-/// The live commands of a protocol whose plug has not landed yet.
-fn not_plugged(protocol: Protocol) -> Result<bool, live::Failure> {
-    Err(format!("live traffic is not available for {protocol:?} yet").into())
 }
 
 #[cfg(test)]

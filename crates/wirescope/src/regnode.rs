@@ -20,14 +20,14 @@ use crate::transcript::{SentFrame, Transcript};
 
 type Failure = Box<dyn Error + Send + Sync>;
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::new(), |mut out, byte| {
         let _ = write!(out, "{byte:02x}");
         out
     })
 }
 
-fn unhex(text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn unhex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if digits.len() % 2 != 0 {
         return Err(format!("odd number of hex digits ({})", digits.len()));
@@ -45,7 +45,7 @@ fn unhex(text: &str) -> Result<Vec<u8>, String> {
 
 /// The readable rendering `encode regnode` reads back: `key=value` fields, hex
 /// for bytes, then a `#` comment naming the flags.
-fn render(packet: &Packet<'_>) -> String {
+pub(crate) fn render(packet: &Packet<'_>) -> String {
     let mut out = format!(
         "params={:02x} shift={} sig={} ts={}",
         packet.params.0,

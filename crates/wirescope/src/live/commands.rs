@@ -29,10 +29,13 @@ pub(crate) struct PeerArgs {
     /// The access or sign-in token (Tachyon, Tipt).
     #[arg(long)]
     token: Option<String>,
-    /// The subprotocol or protocol version to offer or accept.
+    /// The subprotocol or protocol version to offer or accept (ptpchat: `latest`,
+    /// the default, or `early`).
     #[arg(long = "protocol-version")]
     version: Option<String>,
-    /// PEM file of the roots trusted for `wss` (connect; proxy upstreams).
+    /// PEM file of the roots trusted for `wss` (connect; proxy upstreams); regnode
+    /// connect: the peer's certificate, DER (its `--identity` directory's
+    /// `regnode.der`).
     #[arg(long)]
     roots: Option<PathBuf>,
     /// Serve `wss` with a certificate made now for this host name.
@@ -42,10 +45,14 @@ pub(crate) struct PeerArgs {
     /// client's `--roots`.
     #[arg(long, value_name = "FILE", requires = "self_signed")]
     cert_out: Option<PathBuf>,
-    /// This peer's node id or name (ptpchat, Tipt, regnode).
+    /// This peer's node id or name (ptpchat: a UUID, made on the spot when left
+    /// out; Tipt).
     #[arg(long)]
     node_id: Option<String>,
-    /// Directory of identity material (regnode certificates and keys).
+    /// Directory of identity material. regnode serve and connect: this peer's key
+    /// (`regnode.key`) and certificate (`regnode.der`), made there when missing, made
+    /// in memory when left out; regnode proxy and replay: the server's directory,
+    /// whose certificate checks the server's signatures.
     #[arg(long, value_name = "DIR")]
     identity: Option<PathBuf>,
 }

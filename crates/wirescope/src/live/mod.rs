@@ -36,9 +36,11 @@
 //! - [`console`]: stdin lines, TLS material and frame printing for `serve` and
 //!   `connect`;
 //! - [`commands`]: the commands and their options, generic over the protocol;
-//! - [`litebridge`]: litebridge's plug.
+//! - [`litebridge`]: litebridge's plug;
 //! - [`tachyon`], [`tipt`]: Tachyon's and Tipt's plugs; [`ws_session`]: the
-//!   `serve` and `connect` conversation loop they share.
+//!   `serve` and `connect` conversation loop they share;
+//! - [`ptpchat`], [`regnode`]: ptpchat's (TCP and UDP) and regnode's plugs;
+//!   `running`: the driver task and console loop they share.
 
 // Traffic must never be able to crash the proxy; tests may unwrap.
 #![cfg_attr(
@@ -54,7 +56,10 @@ pub(crate) mod console;
 pub(crate) mod harness;
 pub(crate) mod litebridge;
 pub(crate) mod proxy;
+pub(crate) mod ptpchat;
+pub(crate) mod regnode;
 pub(crate) mod render;
+mod running;
 pub(crate) mod tachyon;
 pub(crate) mod tcp_proxy;
 pub(crate) mod tipt;
