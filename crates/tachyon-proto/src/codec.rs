@@ -125,10 +125,9 @@ pub fn decode_slice(frame: &[u8]) -> Result<Command, DecodeError> {
 
 /// Decodes one frame, refusing it if it breaks `limits`.
 ///
-/// The length is checked before parsing, the depth while parsing (see
-/// [`depth`](crate::depth)): a frame nested deeper than `limits.max_depth` is
-/// refused with [`LimitError::TooDeep`] whatever else is wrong with it, and the
-/// parser never recurses past the bound.
+/// The length is checked before parsing, the depth while parsing: a frame nested
+/// deeper than `limits.max_depth` is refused with [`LimitError::TooDeep`] whatever
+/// else is wrong with it, and the parser never recurses past the bound.
 pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Command, DecodeError> {
     limits.check_frame_len(frame.len())?;
     // One UTF-8 check of the whole frame is much cheaper than serde_json's check
