@@ -17,7 +17,9 @@
 //! it and replaces it on the way out.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
+use std::marker::PhantomData;
 
 use proto_core::{JsonKind, LimitError, Limits, json_depth_exceeds};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -25,6 +27,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::depth::BoundedSeed;
 use crate::generated::command::{deserialize_data, failed_with, without_data};
 use crate::message::{
     Command, CommandId, Failure, FailureReason, GenericReason, MessageKind, Meta, meta,
@@ -106,9 +109,13 @@ pub enum DecodeError {
 /// Decodes one frame with the default [`Limits`].
 pub fn decode(frame: &str) -> Result<Command, DecodeError> {
     let limits = Limits::default();
-    check_limits(frame.as_bytes(), &limits)?;
+    limits.check_frame_len(frame.len())?;
     // A `&str` is known UTF-8: its reader skips the checks a byte slice needs.
-    decode_from(serde_json::de::StrRead::new(frame))
+    decode_from(
+        serde_json::de::StrRead::new(frame),
+        frame.as_bytes(),
+        limits.max_depth,
+    )
 }
 
 /// Decodes one frame of bytes (which must be UTF-8) with the default [`Limits`].
@@ -116,54 +123,71 @@ pub fn decode_slice(frame: &[u8]) -> Result<Command, DecodeError> {
     decode_with(frame, &Limits::default())
 }
 
-/// Decodes one frame, refusing it first if it breaks `limits`.
+/// Decodes one frame, refusing it if it breaks `limits`.
 ///
-/// The depth bound is checked by a scan before parsing (eight bytes at a time,
-/// without allocating), so the parser never recurses into hostile nesting.
+/// The length is checked before parsing, the depth while parsing: a frame nested
+/// deeper than `limits.max_depth` is refused with [`LimitError::TooDeep`] whatever
+/// else is wrong with it, and the parser never recurses past the bound.
 pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Command, DecodeError> {
-    check_limits(frame, limits)?;
+    limits.check_frame_len(frame.len())?;
     // One UTF-8 check of the whole frame is much cheaper than serde_json's check
     // of each string; a frame that fails it is parsed as bytes for the exact error.
     match std::str::from_utf8(frame) {
-        Ok(text) => decode_from(serde_json::de::StrRead::new(text)),
-        Err(_) => decode_from(serde_json::de::SliceRead::new(frame)),
+        Ok(text) => decode_from(serde_json::de::StrRead::new(text), frame, limits.max_depth),
+        Err(_) => decode_from(
+            serde_json::de::SliceRead::new(frame),
+            frame,
+            limits.max_depth,
+        ),
     }
 }
 
-fn check_limits(frame: &[u8], limits: &Limits) -> Result<(), DecodeError> {
-    limits.check_frame_len(frame.len())?;
-    if json_depth_exceeds(frame, limits.max_depth) {
-        return Err(LimitError::TooDeep {
-            max: limits.max_depth,
-        }
-        .into());
+/// Refuses `frame` if it nests deeper than `max`.
+fn check_depth(frame: &[u8], max: usize) -> Result<(), DecodeError> {
+    if json_depth_exceeds(frame, max) {
+        return Err(LimitError::TooDeep { max }.into());
     }
     Ok(())
 }
 
-/// The one pass over the frame.
-fn decode_from<'de, R: serde_json::de::Read<'de>>(read: R) -> Result<Command, DecodeError> {
+/// The one pass over the frame, which nests at most `max_depth` deep.
+fn decode_from<'de, R: serde_json::de::Read<'de>>(
+    read: R,
+    frame: &[u8],
+    max_depth: usize,
+) -> Result<Command, DecodeError> {
     let mut precise = None;
     // The command is built in this slot and stays there: a `Command` is large,
     // and handing it back through serde's `Result`s would copy it at every level.
     let mut command = None;
+    let rescan = Cell::new(false);
     let mut deserializer = serde_json::Deserializer::new(read);
     let parsed = EnvelopeVisitor {
         error: &mut precise,
         command: &mut command,
+        levels: max_depth,
+        rescan: &rescan,
     }
     .deserialize(&mut deserializer)
     .and_then(|()| deserializer.end());
     match parsed {
         // `finish` fills the slot whenever the envelope is complete.
-        Ok(()) => command.ok_or(DecodeError::MissingField("data")),
-        Err(error) => Err(match error.classify() {
-            serde_json::error::Category::Data => precise
+        Ok(()) => {
+            if rescan.get() {
+                check_depth(frame, max_depth)?;
+            }
+            command.ok_or(DecodeError::MissingField("data"))
+        }
+        // Too deep is the answer whatever failed first: the parse may have
+        // stopped at an earlier error, before the nesting.
+        Err(error) => Err(match (check_depth(frame, max_depth), error.classify()) {
+            (Err(too_deep), _) => too_deep,
+            (Ok(()), serde_json::error::Category::Data) => precise
                 .take()
                 .unwrap_or_else(|| DecodeError::NotJson(error.to_string())),
             // A syntax error inside `data` is still a syntax error, whatever was
             // being decoded when it struck.
-            _ => DecodeError::NotJson(error.to_string()),
+            (Ok(()), _) => DecodeError::NotJson(error.to_string()),
         }),
     }
 }
@@ -460,6 +484,7 @@ impl<'de> Visitor<'de> for LooseVisitor {
 }
 
 /// Reads a command's `data` into its type and checks its constraints.
+#[derive(Clone, Copy)]
 struct DataSeed {
     command: CommandId,
     kind: MessageKind,
@@ -501,13 +526,37 @@ struct EnvelopeVisitor<'e> {
     error: &'e mut Option<DecodeError>,
     /// Where the command goes.
     command: &'e mut Option<Command>,
+    /// Arrays and objects the frame may open, its own object included.
+    levels: usize,
+    /// Set when a member was read in a way that leaves its depth to a scan.
+    rescan: &'e Cell<bool>,
 }
 
-impl EnvelopeVisitor<'_> {
+impl<'e> EnvelopeVisitor<'e> {
     fn fail<E: de::Error>(&mut self, error: DecodeError) -> E {
         let message = error.to_string();
         *self.error = Some(error);
         E::custom(message)
+    }
+
+    /// `seed` reading a member's value within the levels left inside the envelope.
+    fn bounded<S>(&self, seed: S) -> BoundedSeed<'e, S> {
+        BoundedSeed {
+            seed,
+            levels: self.levels.saturating_sub(1),
+            rescan: self.rescan,
+        }
+    }
+
+    /// Reads a member's value loosely.
+    fn loose<'de, A: MapAccess<'de>>(&self, map: &mut A) -> Result<Loose<'de>, A::Error> {
+        map.next_value_seed(self.bounded(PhantomData::<Loose<'de>>))
+    }
+
+    /// Skips a member's value, leaving its depth to the scan.
+    fn skip<'de, A: MapAccess<'de>>(&self, map: &mut A) -> Result<(), A::Error> {
+        self.rescan.set(true);
+        map.next_value::<IgnoredAny>().map(|_| ())
     }
 }
 
@@ -527,6 +576,9 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        if self.levels == 0 {
+            return Err(self.fail(DecodeError::Limit(LimitError::TooDeep { max: 0 })));
+        }
         let mut envelope = Envelope {
             kind: None,
             message_id: None,
@@ -553,7 +605,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
             }
             match key {
                 Key::Type => {
-                    let value = map.next_value::<Loose<'de>>()?;
+                    let value = self.loose(&mut map)?;
                     let kind = value.string("type").and_then(|name| {
                         MessageKind::from_wire(&name)
                             .ok_or_else(|| DecodeError::UnknownKind(name.into_owned()))
@@ -562,12 +614,12 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
                     self.check_message_exists(&envelope)?;
                 }
                 Key::MessageId => {
-                    let value = map.next_value::<Loose<'de>>()?;
+                    let value = self.loose(&mut map)?;
                     envelope.message_id =
                         Some(value.string("messageId").map_err(|e| self.fail(e))?);
                 }
                 Key::CommandId => {
-                    let value = map.next_value::<Loose<'de>>()?;
+                    let value = self.loose(&mut map)?;
                     let command = value.string("commandId").and_then(|id| {
                         CommandId::from_wire(&id)
                             .ok_or_else(|| DecodeError::UnknownCommand(id.into_owned()))
@@ -577,16 +629,14 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
                 }
                 // Whether these matter depends on `type` and `status`, which may
                 // come later: keep them loosely and judge at the end.
-                Key::Status => envelope.status = Some(map.next_value()?),
-                Key::Reason => envelope.reason = Some(map.next_value()?),
-                Key::Details => envelope.details = Some(map.next_value()?),
+                Key::Status => envelope.status = Some(self.loose(&mut map)?),
+                Key::Reason => envelope.reason = Some(self.loose(&mut map)?),
+                Key::Details => envelope.details = Some(self.loose(&mut map)?),
                 Key::Data => {
                     data_seen = true;
                     envelope.data = self.read_data(&mut map, &envelope)?;
                 }
-                Key::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                Key::Other => self.skip(&mut map)?,
             }
         }
         self.finish(envelope).map_err(|e| self.fail(e))
@@ -661,7 +711,7 @@ impl<'de> EnvelopeVisitor<'_> {
             match envelope.status.as_ref().and_then(Loose::as_str) {
                 Some("success") => {}
                 Some("failed") => {
-                    map.next_value::<IgnoredAny>()?;
+                    self.skip(map)?;
                     return Ok(DataSlot::Absent);
                 }
                 // No status yet, or a bad one that `finish` will report.
@@ -669,7 +719,7 @@ impl<'de> EnvelopeVisitor<'_> {
             }
         }
         let decoded = self.command.insert(
-            map.next_value_seed(DataSeed { command, kind })
+            map.next_value_seed(self.bounded(DataSeed { command, kind }))
                 .inspect_err(|error| {
                     *self.error = Some(DecodeError::InvalidData {
                         command,
@@ -714,6 +764,10 @@ impl<'de> EnvelopeVisitor<'_> {
                         None => None,
                         Some(details) => Some(details.string("details")?.into_owned()),
                     };
+                    if let DataSlot::Deferred(_) = envelope.data {
+                        // Left unread: only the scan can tell how deep it goes.
+                        self.rescan.set(true);
+                    }
                     return match failed_with(command, message_id, &reason, details) {
                         Some(Ok(failed)) => {
                             *self.command = Some(failed);
@@ -732,7 +786,8 @@ impl<'de> EnvelopeVisitor<'_> {
         let decoded = match (envelope.data, self.command.as_mut()) {
             (DataSlot::Decoded, Some(decoded)) => decoded,
             (DataSlot::Deferred(raw), _) => {
-                self.command.insert(decode_deferred(raw, command, kind)?)
+                let bounded = self.bounded(DataSeed { command, kind });
+                self.command.insert(decode_deferred(raw, bounded)?)
             }
             _ => self.command.insert(
                 without_data(command, kind, String::new())
@@ -747,9 +802,9 @@ impl<'de> EnvelopeVisitor<'_> {
 /// Reads `data` that came before the envelope said what it is.
 fn decode_deferred(
     raw: &RawValue,
-    command: CommandId,
-    kind: MessageKind,
+    seed: BoundedSeed<'_, DataSeed>,
 ) -> Result<Command, DecodeError> {
+    let DataSeed { command, kind } = seed.seed;
     let invalid = |detail: String| DecodeError::InvalidData {
         command,
         kind,
@@ -763,7 +818,7 @@ fn decode_deferred(
         text.strip_suffix(&position)
             .map_or_else(|| text.clone(), str::to_owned)
     };
-    let decoded = DataSeed { command, kind }
+    let decoded = seed
         .deserialize(&mut deserializer)
         .map_err(|e| invalid(without_position(e)))?;
     decoded.validate().map_err(|e| invalid(e.to_string()))?;
@@ -1167,6 +1222,36 @@ mod tests {
             ),
             r#"{"type":"response","messageId":"m2","commandId":"lobby/dance","status":"failed","reason":"command_unimplemented"}"#
         );
+    }
+
+    #[test]
+    fn depth_is_counted_during_the_pass_exactly_as_a_scan_counts_it() {
+        let limits = |max_depth| Limits {
+            max_depth,
+            ..Limits::default()
+        };
+        let too_deep = |max| Err(DecodeError::Limit(LimitError::TooDeep { max }));
+        // Envelope, `data`, and two arrays in a member `data` keeps in `extra`.
+        let inside_data = br#"{"type":"event","messageId":"m","commandId":"lobby/updated","data":{"id":"l1","name":"n","x":[[]]}}"#;
+        assert!(decode_with(inside_data, &limits(4)).is_ok());
+        assert_eq!(decode_with(inside_data, &limits(3)), too_deep(3));
+        // `data` before the envelope says what it is: read later, counted the same.
+        let deferred = br#"{"data":{"id":"l1","name":"n","x":[[]]},"type":"event","messageId":"m","commandId":"lobby/updated"}"#;
+        assert!(decode_with(deferred, &limits(4)).is_ok());
+        assert_eq!(decode_with(deferred, &limits(3)), too_deep(3));
+        // A member skipped unseen.
+        let skipped =
+            br#"{"type":"event","messageId":"m","commandId":"matchmaking/lost","x":[[{}]]}"#;
+        assert!(decode_with(skipped, &limits(4)).is_ok());
+        assert_eq!(decode_with(skipped, &limits(3)), too_deep(3));
+        // Too deep wins over an error the parse meets first.
+        let bad_kind = br#"{"type":"bogus","x":[[[]]]}"#;
+        assert_eq!(
+            decode_with(bad_kind, &limits(4)),
+            Err(DecodeError::UnknownKind("bogus".into()))
+        );
+        assert_eq!(decode_with(bad_kind, &limits(3)), too_deep(3));
+        assert_eq!(decode_with(b"[[", &limits(1)), too_deep(1));
     }
 
     #[test]

@@ -189,6 +189,7 @@
 
 pub mod codec;
 mod connection;
+mod depth;
 mod error;
 mod event;
 mod field;
