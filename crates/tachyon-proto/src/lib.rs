@@ -187,6 +187,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary_impls;
 pub mod codec;
 mod connection;
 mod error;
@@ -196,6 +198,8 @@ mod generated;
 mod keepalive;
 pub mod lobby_state;
 pub mod message;
+#[cfg(feature = "proptest")]
+pub mod strategy;
 pub mod validate;
 pub mod version;
 
