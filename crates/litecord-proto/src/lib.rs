@@ -106,6 +106,11 @@ pub mod close_code;
 pub mod codec;
 pub mod message;
 
+#[cfg(feature = "proptest")]
+pub mod strategy;
+
+#[cfg(feature = "arbitrary")]
+mod arbitrary_impls;
 mod client;
 mod error;
 mod event;
