@@ -1,5 +1,5 @@
 //! The two Tachyon throughput corpora: every official example, and a generated one
-//! built from the crate's own proptest strategies with a fixed seed.
+//! built from the crate's exported proptest strategies with a fixed seed.
 //!
 //! Both are lists of frames as a peer sends them: compact JSON, members in the
 //! canonical order. The official examples are pretty-printed on disk and are
@@ -11,17 +11,8 @@ use std::path::{Path, PathBuf};
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use tachyon_proto::strategy as strategies;
 use tachyon_proto::{decode, encode};
-
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::all,
-    missing_docs
-)]
-#[path = "../../crates/tachyon-proto/tests/support/strategies.rs"]
-mod strategies;
 
 /// Bytes the generated corpus reaches before it stops growing.
 pub const GENERATED_BYTES: usize = 1 << 20;

@@ -94,6 +94,68 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Fuzz and property-test your server
+//!
+//! The generators the crate tests itself with are exported behind two features,
+//! so a server's own tests and fuzz targets can feed it valid traffic:
+//!
+//! - `arbitrary`: [`Message`] and each message type implement
+//!   `arbitrary::Arbitrary` and build only messages the spec allows, for a
+//!   cargo-fuzz target: `fuzz_target!(|message: Message<'static>| { ... })`; this
+//!   workspace's `fuzz/fuzz_targets/litecord_roundtrip.rs` and
+//!   `litecord_conversation.rs` do.
+//! - `proptest`: [`strategy`] has a strategy per message type, and whole sessions:
+//!   [`strategy::client_session`] (HELLO_ACK, then heartbeats, requests and
+//!   dispatches), [`strategy::server_session`] (HELLO, then acknowledgements,
+//!   requests and dispatches) and [`strategy::answers_to`] (a RESPONSE to each
+//!   request).
+//!
+//! Here a user's request handler serves client sessions drawn by proptest, and a
+//! message built from fuzzer bytes goes through the codec as in a fuzz target:
+//!
+//! ```
+//! use std::time::Instant;
+//! use arbitrary::{Arbitrary, Unstructured};
+//! use litecord_proto::strategy::client_session;
+//! use litecord_proto::{Event, IncomingRequest, Message, RawJson, Server, ServerConfig, decode, encode};
+//! use proptest::prelude::*;
+//! use proptest::test_runner::{Config, TestCaseError, TestRunner};
+//! use proto_core::{Input, Limits, Machine, Output};
+//!
+//! /// The user's handler: echoes the arguments back.
+//! fn handle(request: &IncomingRequest) -> RawJson<'static> {
+//!     let args: Vec<&str> = request.args.iter().map(RawJson::get).collect();
+//!     RawJson::from_text(format!("[{}]", args.join(","))).unwrap_or_else(|_| RawJson::from_u64(0))
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut runner = TestRunner::new(Config::with_cases(64));
+//! runner.run(&client_session("helloworld", 0..10), |session| {
+//!     let now = Instant::now();
+//!     let mut server = Server::new(ServerConfig::new("helloworld"));
+//!     let fail = |e: litecord_proto::InputError| TestCaseError::fail(e.to_string());
+//!     server.handle_input(now, Input::opened()).map_err(fail)?;
+//!     for message in &session {
+//!         server.handle_input(now, Input::text(&encode(message))).map_err(fail)?;
+//!         while let Some(output) = server.poll_output() {
+//!             if let Output::Event(Event::Request(request)) = output {
+//!                 let answered = server.respond(&request.nonce, handle(&request));
+//!                 prop_assert!(answered.is_ok(), "{answered:?}");
+//!             }
+//!         }
+//!     }
+//!     prop_assert!(server.is_authenticated());
+//!     Ok(())
+//! })?;
+//!
+//! // What a fuzz target gets: a valid message, whatever the bytes.
+//! let message = Message::arbitrary(&mut Unstructured::new(b"any bytes a fuzzer gives"))?;
+//! let frame = encode(&message);
+//! assert_eq!(decode(frame.as_bytes(), &Limits::default())?, message);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Input must never be able to crash a machine; tests may unwrap.
@@ -106,6 +168,11 @@ pub mod close_code;
 pub mod codec;
 pub mod message;
 
+#[cfg(feature = "proptest")]
+pub mod strategy;
+
+#[cfg(feature = "arbitrary")]
+mod arbitrary_impls;
 mod client;
 mod error;
 mod event;

@@ -1,13 +1,16 @@
 //! Generates `tachyon-proto`'s typed messages from the official Tachyon JSON
 //! Schemas: reads `../shared/tachyon/schema` (and the command descriptions of
-//! `../shared/specs/tachyon/schema/*.md`), writes `crates/tachyon-proto/src/generated/`
-//! and the proptest strategies of `crates/tachyon-proto/tests/support/`.
+//! `../shared/specs/tachyon/schema/*.md`), writes `crates/tachyon-proto/src/generated/`,
+//! and the generators the crate exports for fuzzing and property tests: its
+//! `arbitrary::Arbitrary` implementations (`src/arbitrary_impls.rs`) and its proptest
+//! strategies (`src/strategy/messages.rs`).
 //!
 //! The output is checked in; a test regenerates it in memory and compares, so the
 //! checked-in code cannot drift from the schemas or from this generator.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod arbitrary;
 pub mod emit;
 pub mod json;
 pub mod model;
@@ -37,8 +40,12 @@ pub fn generate(shared: &Path) -> Result<Vec<(PathBuf, String)>, String> {
         ));
     }
     files.push((
-        PathBuf::from("crates/tachyon-proto/tests/support/strategies.rs"),
+        PathBuf::from("crates/tachyon-proto/src/strategy/messages.rs"),
         rustfmt(&strategies::file(&model)?)?,
+    ));
+    files.push((
+        PathBuf::from("crates/tachyon-proto/src/arbitrary_impls.rs"),
+        rustfmt(&arbitrary::file(&model)?)?,
     ));
     Ok(files)
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::emit::{HEADER, rust_ty};
-use crate::model::{Data, Field, Format, Item, Model, Shape, Ty};
+use crate::model::{Data, Field, Format, Item, Model, Pattern, Shape, Ty};
 use crate::naming::{pascal, snake};
 
 /// Helpers the generated strategies build on.
@@ -12,31 +12,58 @@ const PRELUDE: &str = r#"
 //! Proptest strategies for every Tachyon message type, generated beside the types
 //! so that each schema constraint has a strategy that keeps to it.
 
-#![allow(clippy::unwrap_used)] // the regexes below are fixed and valid
-
 use std::collections::BTreeMap;
 
 use proptest::collection::{btree_map, btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
-use proptest::string::string_regex;
 use serde_json::Value;
-use tachyon_proto::message::*;
+
+use crate::message::*;
+
+/// A character of free text: mostly printable ASCII, sometimes anything.
+fn text_char() -> BoxedStrategy<char> {
+    prop_oneof![
+        4 => proptest::char::range(' ', '~'),
+        1 => any::<char>(),
+    ]
+    .boxed()
+}
 
 fn text() -> BoxedStrategy<String> {
-    "\\PC{0,12}".boxed()
+    text_of(0, 12)
 }
 
 fn text_of(min: usize, max: usize) -> BoxedStrategy<String> {
-    string_regex(&format!("\\PC{{{min},{max}}}")).unwrap().boxed() // ok: a fixed, valid regex
+    vec(text_char(), min..=max).prop_map(String::from_iter).boxed()
 }
 
-fn pattern(regex: &str) -> BoxedStrategy<String> {
-    string_regex(regex).unwrap().boxed() // ok: the schemas' fixed patterns, each run by the round-trip test
+/// A string of `min..=max` characters, each from one of `allowed`'s inclusive ranges.
+fn pattern(allowed: &'static [(char, char)], min: usize, max: usize) -> BoxedStrategy<String> {
+    let ranges = allowed.iter().map(|&(low, high)| proptest::char::range(low, high).boxed());
+    vec(proptest::strategy::Union::new(ranges), min..=max).prop_map(String::from_iter).boxed()
+}
+
+/// `format: uuid` as the official validators read it: any case, maybe a `urn:uuid:` prefix.
+fn uuid() -> BoxedStrategy<String> {
+    (any::<bool>(), any::<u128>(), any::<bool>())
+        .prop_map(|(urn, bits, upper)| {
+            let text = format!(
+                "{}{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                if urn { "urn:uuid:" } else { "" },
+                bits >> 96,
+                (bits >> 80) & 0xffff,
+                (bits >> 64) & 0xffff,
+                (bits >> 48) & 0xffff,
+                bits & 0xffff_ffff_ffff,
+            );
+            if upper { text.to_ascii_uppercase().replace("URN:UUID:", "urn:uuid:") } else { text }
+        })
+        .boxed()
 }
 
 fn key() -> BoxedStrategy<String> {
-    "\\PC{0,6}".boxed()
+    text_of(0, 6)
 }
 
 fn number() -> BoxedStrategy<f64> {
@@ -77,26 +104,30 @@ fn json_object() -> BoxedStrategy<JsonObject> {
 
 /// Members a schema does not name: prefixed so they never shadow one it does.
 fn extra() -> BoxedStrategy<JsonObject> {
+    let name = vec(proptest::char::range('a', 'z'), 1..=4)
+        .prop_map(|letters| format!("x-{}", String::from_iter(letters)));
     prop_oneof![
         3 => Just(JsonObject::new()),
-        1 => btree_map("x-[a-z]{1,4}", json_leaf(), 1..3)
+        1 => btree_map(name, json_leaf(), 1..3)
             .prop_map(|members| members.into_iter().collect()),
     ]
     .boxed()
 }
 
-fn message_id() -> BoxedStrategy<String> {
+/// Any `messageId`: the protocol asks only for a string.
+pub fn message_id() -> BoxedStrategy<String> {
     text()
 }
 
-fn failure<R: FailureReason>() -> BoxedStrategy<Failure<R>> {
+/// Any failure with one of `R`'s reasons.
+pub fn failure<R: FailureReason>() -> BoxedStrategy<Failure<R>> {
     (prop::sample::select(R::ALL.to_vec()), option::of(text()))
         .prop_map(|(reason, details)| Failure { reason, details })
         .boxed()
 }
 "#;
 
-/// The source of `tests/support/strategies.rs`.
+/// The source of `src/strategy/messages.rs`.
 pub fn file(model: &Model) -> Result<String, String> {
     let mut out = String::from(HEADER);
     out.push_str(PRELUDE);
@@ -131,17 +162,28 @@ pub fn file(model: &Model) -> Result<String, String> {
         };
         let _ = writeln!(
             out,
-            "\n/// Any `{}` {}.\npub(crate) fn {}() -> BoxedStrategy<Command> {{\n{body}\n.boxed()\n}}",
+            "\n/// Any valid `{}` {}.\npub fn {}() -> BoxedStrategy<Command> {{\n{body}\n.boxed()\n}}",
             message.id,
             message.kind,
             snake(name)
         );
     }
-    out.push_str("\n/// A strategy per message, by type name.\npub(crate) fn all() -> Vec<(&'static str, BoxedStrategy<Command>)> {\nvec![\n");
+    out.push_str("\n/// A strategy per message, by type name.\npub fn all() -> Vec<(&'static str, BoxedStrategy<Command>)> {\nvec![\n");
     for message in &model.messages {
         let _ = writeln!(out, "(\"{0}\", {1}()),", message.name, snake(&message.name));
     }
     out.push_str("]\n}\n");
+    out.push_str("\n/// The strategy of the message of command `id` and kind `kind`; `None` when the command has no such message.\npub fn of(id: CommandId, kind: MessageKind) -> Option<BoxedStrategy<Command>> {\nmatch (id, kind) {\n");
+    for message in &model.messages {
+        let kind = pascal(&message.kind);
+        let _ = writeln!(
+            out,
+            "(CommandId::{}, MessageKind::{kind}) => Some({}()),",
+            message.command_variant,
+            snake(&message.name)
+        );
+    }
+    out.push_str("_ => None,\n}\n}\n");
     Ok(out)
 }
 
@@ -215,7 +257,7 @@ fn item_strategy(model: &Model, item: &Item) -> Result<String, String> {
         _ => name.clone(),
     };
     Ok(format!(
-        "\npub(crate) fn {}() -> BoxedStrategy<{rust}> {{\n{body}\n.boxed()\n}}\n",
+        "\n/// Any valid `{name}`.\npub fn {}() -> BoxedStrategy<{rust}> {{\n{body}\n.boxed()\n}}\n",
         snake(name)
     ))
 }
@@ -285,7 +327,7 @@ fn variant_strategy(
 /// Makes a conditionally required field present when its condition holds. In a
 /// struct the fields are reached through `value.`; in a variant they are bound
 /// by reference.
-fn fixup(
+pub(crate) fn fixup(
     model: &Model,
     fields: &[Field],
     field: &str,
@@ -342,20 +384,13 @@ fn strategy(ty: &Ty) -> String {
     match ty {
         Ty::String(rules) => {
             if let Some(pattern) = &rules.pattern {
-                let regex = pattern
-                    .source
-                    .trim_start_matches('^')
-                    .trim_end_matches('$')
-                    .replace("]+", "]{1,16}")
-                    .replace("]*", "]{0,16}");
-                return format!("pattern({regex:?})");
+                let (min, max) = pattern_lengths(pattern);
+                return format!("pattern(&{}, {min}, {max})", char_ranges(pattern));
             }
             match rules.format {
                 Some(Format::IpAddress) => return "ip_address()".into(),
                 Some(Format::Regex) => return "regex_source()".into(),
-                Some(Format::Uuid) => {
-                    return "pattern(\"(urn:uuid:)?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\")".into();
-                }
+                Some(Format::Uuid) => return "uuid()".into(),
                 None => {}
             }
             match (rules.min_length, rules.max_length) {
@@ -402,4 +437,21 @@ fn strategy(ty: &Ty) -> String {
         Ty::Nullable(inner) => format!("option::of({})", strategy(inner)),
         Ty::Object => "json_object()".into(),
     }
+}
+
+/// The lengths a pattern's strings are drawn from: its own bounds, an open end
+/// capped sixteen past the minimum.
+pub(crate) fn pattern_lengths(pattern: &Pattern) -> (u64, u64) {
+    let max = pattern.max.unwrap_or(pattern.min + 16);
+    (pattern.min, max)
+}
+
+/// A pattern's allowed characters as a Rust slice literal of inclusive ranges.
+pub(crate) fn char_ranges(pattern: &Pattern) -> String {
+    let ranges: Vec<String> = pattern
+        .allowed
+        .iter()
+        .map(|(low, high)| format!("({low:?}, {high:?})"))
+        .collect();
+    format!("[{}]", ranges.join(", "))
 }

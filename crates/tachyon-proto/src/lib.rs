@@ -138,6 +138,68 @@
 //! # }
 //! ```
 //!
+//! # Fuzz and property-test your server
+//!
+//! The generators the crate tests itself with are exported behind two features,
+//! so a server's own tests and fuzz targets can feed it valid traffic that gets
+//! past the codec into the application:
+//!
+//! - `arbitrary`: every message type and [`Command`] implement
+//!   `arbitrary::Arbitrary`, generated beside the types, and build only values
+//!   their schema accepts. A cargo-fuzz target takes them as its input:
+//!   `fuzz_target!(|command: Command| { ... })`; this workspace's
+//!   `fuzz/fuzz_targets/tachyon_roundtrip.rs` and `tachyon_conversation.rs` do.
+//! - `proptest`: [`strategy`] has a strategy per type (`strategy::player()`,
+//!   `strategy::lobby_create_request()`, ...), [`strategy::of`] by command and kind,
+//!   and [`strategy::conversation`]: requests each side's role may send, each
+//!   with an answer, and events, with distinct `messageId`s.
+//!
+//! Here a user's request handler serves conversations drawn by proptest, and a
+//! command built from fuzzer bytes is checked as a fuzz target would:
+//!
+//! ```
+//! use std::time::Instant;
+//! use arbitrary::{Arbitrary, Unstructured};
+//! use proptest::prelude::*;
+//! use proptest::test_runner::{Config, TestCaseError, TestRunner};
+//! use proto_core::{Input, Machine, Output};
+//! use tachyon_proto::strategy::{self, Side};
+//! use tachyon_proto::{ALL_META, Command, Connection, ConnectionConfig, Event, GenericReason, Role, encode};
+//!
+//! /// The user's handler: this one serves nothing yet.
+//! fn handle(request: &Command) -> Option<Command> {
+//!     let id = request.message_id().to_owned();
+//!     Command::failed_response(request.command_id(), id, GenericReason::CommandUnimplemented, None)
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let scopes: Vec<&str> = ALL_META.iter().flat_map(|meta| meta.scopes.iter().copied()).collect();
+//! let mut runner = TestRunner::new(Config::with_cases(32));
+//! runner.run(&strategy::conversation(Role::User, 1..8), |exchanges| {
+//!     let now = Instant::now();
+//!     let mut server = Connection::new(ConnectionConfig::server(Role::User, scopes.iter().copied()));
+//!     let fail = |e: tachyon_proto::InputError| TestCaseError::fail(e.to_string());
+//!     server.handle_input(now, Input::opened()).map_err(fail)?;
+//!     for exchange in exchanges.iter().filter(|exchange| exchange.from == Side::Client) {
+//!         server.handle_input(now, Input::text(&encode(&exchange.command))).map_err(fail)?;
+//!         while let Some(output) = server.poll_output() {
+//!             if let Output::Event(Event::Request(request)) = output {
+//!                 let answer = handle(&request).ok_or_else(|| TestCaseError::fail("no answer"))?;
+//!                 server.respond(answer).map_err(|e| TestCaseError::fail(e.to_string()))?;
+//!             }
+//!         }
+//!         prop_assert!(server.is_open());
+//!     }
+//!     Ok(())
+//! })?;
+//!
+//! // What a fuzz target gets: a valid command, whatever the bytes.
+//! let command = Command::arbitrary(&mut Unstructured::new(b"any bytes a fuzzer gives"))?;
+//! assert_eq!(command.validate(), Ok(()));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # How the types are made
 //!
 //! The message types are generated from the official schemas by `tachyon-codegen`
@@ -187,6 +249,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary_impls;
 pub mod codec;
 mod connection;
 mod depth;
@@ -197,6 +261,8 @@ mod generated;
 mod keepalive;
 pub mod lobby_state;
 pub mod message;
+#[cfg(feature = "proptest")]
+pub mod strategy;
 pub mod validate;
 pub mod version;
 

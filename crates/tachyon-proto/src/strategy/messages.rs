@@ -4,33 +4,68 @@
 //! Proptest strategies for every Tachyon message type, generated beside the types
 //! so that each schema constraint has a strategy that keeps to it.
 
-#![allow(clippy::unwrap_used)] // the regexes below are fixed and valid
-
 use std::collections::BTreeMap;
 
 use proptest::collection::{btree_map, btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
-use proptest::string::string_regex;
 use serde_json::Value;
-use tachyon_proto::message::*;
+
+use crate::message::*;
+
+/// A character of free text: mostly printable ASCII, sometimes anything.
+fn text_char() -> BoxedStrategy<char> {
+    prop_oneof![
+        4 => proptest::char::range(' ', '~'),
+        1 => any::<char>(),
+    ]
+    .boxed()
+}
 
 fn text() -> BoxedStrategy<String> {
-    "\\PC{0,12}".boxed()
+    text_of(0, 12)
 }
 
 fn text_of(min: usize, max: usize) -> BoxedStrategy<String> {
-    string_regex(&format!("\\PC{{{min},{max}}}"))
-        .unwrap()
-        .boxed() // ok: a fixed, valid regex
+    vec(text_char(), min..=max)
+        .prop_map(String::from_iter)
+        .boxed()
 }
 
-fn pattern(regex: &str) -> BoxedStrategy<String> {
-    string_regex(regex).unwrap().boxed() // ok: the schemas' fixed patterns, each run by the round-trip test
+/// A string of `min..=max` characters, each from one of `allowed`'s inclusive ranges.
+fn pattern(allowed: &'static [(char, char)], min: usize, max: usize) -> BoxedStrategy<String> {
+    let ranges = allowed
+        .iter()
+        .map(|&(low, high)| proptest::char::range(low, high).boxed());
+    vec(proptest::strategy::Union::new(ranges), min..=max)
+        .prop_map(String::from_iter)
+        .boxed()
+}
+
+/// `format: uuid` as the official validators read it: any case, maybe a `urn:uuid:` prefix.
+fn uuid() -> BoxedStrategy<String> {
+    (any::<bool>(), any::<u128>(), any::<bool>())
+        .prop_map(|(urn, bits, upper)| {
+            let text = format!(
+                "{}{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                if urn { "urn:uuid:" } else { "" },
+                bits >> 96,
+                (bits >> 80) & 0xffff,
+                (bits >> 64) & 0xffff,
+                (bits >> 48) & 0xffff,
+                bits & 0xffff_ffff_ffff,
+            );
+            if upper {
+                text.to_ascii_uppercase().replace("URN:UUID:", "urn:uuid:")
+            } else {
+                text
+            }
+        })
+        .boxed()
 }
 
 fn key() -> BoxedStrategy<String> {
-    "\\PC{0,6}".boxed()
+    text_of(0, 6)
 }
 
 fn number() -> BoxedStrategy<f64> {
@@ -71,35 +106,42 @@ fn json_object() -> BoxedStrategy<JsonObject> {
 
 /// Members a schema does not name: prefixed so they never shadow one it does.
 fn extra() -> BoxedStrategy<JsonObject> {
+    let name = vec(proptest::char::range('a', 'z'), 1..=4)
+        .prop_map(|letters| format!("x-{}", String::from_iter(letters)));
     prop_oneof![
         3 => Just(JsonObject::new()),
-        1 => btree_map("x-[a-z]{1,4}", json_leaf(), 1..3)
+        1 => btree_map(name, json_leaf(), 1..3)
             .prop_map(|members| members.into_iter().collect()),
     ]
     .boxed()
 }
 
-fn message_id() -> BoxedStrategy<String> {
+/// Any `messageId`: the protocol asks only for a string.
+pub fn message_id() -> BoxedStrategy<String> {
     text()
 }
 
-fn failure<R: FailureReason>() -> BoxedStrategy<Failure<R>> {
+/// Any failure with one of `R`'s reasons.
+pub fn failure<R: FailureReason>() -> BoxedStrategy<Failure<R>> {
     (prop::sample::select(R::ALL.to_vec()), option::of(text()))
         .prop_map(|(reason, details)| Failure { reason, details })
         .boxed()
 }
 
-pub(crate) fn user_id() -> BoxedStrategy<String> {
+/// Any valid `UserId`.
+pub fn user_id() -> BoxedStrategy<String> {
     text().boxed()
 }
 
-pub(crate) fn custom_start_script_properties() -> BoxedStrategy<BTreeMap<String, String>> {
+/// Any valid `CustomStartScriptProperties`.
+pub fn custom_start_script_properties() -> BoxedStrategy<BTreeMap<String, String>> {
     btree_map(key(), text(), 0..3)
         .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>())
         .boxed()
 }
 
-pub(crate) fn player() -> BoxedStrategy<Player> {
+/// Any valid `Player`.
+pub fn player() -> BoxedStrategy<Player> {
     ((
         user_id(),
         text(),
@@ -123,7 +165,8 @@ pub(crate) fn player() -> BoxedStrategy<Player> {
         .boxed()
 }
 
-pub(crate) fn bot() -> BoxedStrategy<Bot> {
+/// Any valid `Bot`.
+pub fn bot() -> BoxedStrategy<Bot> {
     ((
         text(),
         option::of(text()),
@@ -158,19 +201,22 @@ pub(crate) fn bot() -> BoxedStrategy<Bot> {
         .boxed()
 }
 
-pub(crate) fn team_color() -> BoxedStrategy<TeamColor> {
+/// Any valid `TeamColor`.
+pub fn team_color() -> BoxedStrategy<TeamColor> {
     ((0.0f64..=1.0, 0.0f64..=1.0, 0.0f64..=1.0, extra()),)
         .prop_map(|((r, g, b, extra),)| TeamColor { r, g, b, extra })
         .boxed()
 }
 
-pub(crate) fn team_start_pos() -> BoxedStrategy<TeamStartPos> {
+/// Any valid `TeamStartPos`.
+pub fn team_start_pos() -> BoxedStrategy<TeamStartPos> {
     ((any::<i64>(), any::<i64>(), extra()),)
         .prop_map(|((x, y, extra),)| TeamStartPos { x, y, extra })
         .boxed()
 }
 
-pub(crate) fn team() -> BoxedStrategy<Team> {
+/// Any valid `Team`.
+pub fn team() -> BoxedStrategy<Team> {
     (
         (
             option::of(vec(player(), 0..=3)),
@@ -212,7 +258,8 @@ pub(crate) fn team() -> BoxedStrategy<Team> {
         .boxed()
 }
 
-pub(crate) fn start_box() -> BoxedStrategy<StartBox> {
+/// Any valid `StartBox`.
+pub fn start_box() -> BoxedStrategy<StartBox> {
     ((
         0.0f64..=1.0,
         0.0f64..=1.0,
@@ -230,7 +277,8 @@ pub(crate) fn start_box() -> BoxedStrategy<StartBox> {
         .boxed()
 }
 
-pub(crate) fn ally_team() -> BoxedStrategy<AllyTeam> {
+/// Any valid `AllyTeam`.
+pub fn ally_team() -> BoxedStrategy<AllyTeam> {
     ((
         vec(team(), 1..=4),
         option::of(start_box()),
@@ -250,13 +298,15 @@ pub(crate) fn ally_team() -> BoxedStrategy<AllyTeam> {
         .boxed()
 }
 
-pub(crate) fn team_setup() -> BoxedStrategy<TeamSetup> {
+/// Any valid `TeamSetup`.
+pub fn team_setup() -> BoxedStrategy<TeamSetup> {
     ((1u64..=u64::MAX, extra()),)
         .prop_map(|((max_players, extra),)| TeamSetup { max_players, extra })
         .boxed()
 }
 
-pub(crate) fn ally_team_setup() -> BoxedStrategy<AllyTeamSetup> {
+/// Any valid `AllyTeamSetup`.
+pub fn ally_team_setup() -> BoxedStrategy<AllyTeamSetup> {
     ((
         1u64..=u64::MAX,
         start_box(),
@@ -272,27 +322,33 @@ pub(crate) fn ally_team_setup() -> BoxedStrategy<AllyTeamSetup> {
         .boxed()
 }
 
-pub(crate) fn ally_team_config() -> BoxedStrategy<Vec<AllyTeamSetup>> {
+/// Any valid `AllyTeamConfig`.
+pub fn ally_team_config() -> BoxedStrategy<Vec<AllyTeamSetup>> {
     vec(ally_team_setup(), 0..=3).boxed()
 }
 
-pub(crate) fn battle_id() -> BoxedStrategy<String> {
-    pattern("(urn:uuid:)?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}").boxed()
+/// Any valid `BattleId`.
+pub fn battle_id() -> BoxedStrategy<String> {
+    uuid().boxed()
 }
 
-pub(crate) fn clan_id() -> BoxedStrategy<String> {
+/// Any valid `ClanId`.
+pub fn clan_id() -> BoxedStrategy<String> {
     text().boxed()
 }
 
-pub(crate) fn clan_role() -> BoxedStrategy<ClanRole> {
+/// Any valid `ClanRole`.
+pub fn clan_role() -> BoxedStrategy<ClanRole> {
     prop::sample::select(vec![ClanRole::Member, ClanRole::CoLeader, ClanRole::Leader]).boxed()
 }
 
-pub(crate) fn unix_time() -> BoxedStrategy<i64> {
+/// Any valid `UnixTime`.
+pub fn unix_time() -> BoxedStrategy<i64> {
     any::<i64>().boxed()
 }
 
-pub(crate) fn clan_member() -> BoxedStrategy<ClanMember> {
+/// Any valid `ClanMember`.
+pub fn clan_member() -> BoxedStrategy<ClanMember> {
     ((user_id(), clan_role(), unix_time(), extra()),)
         .prop_map(|((user_id, role, joined_at, extra),)| ClanMember {
             user_id,
@@ -303,7 +359,8 @@ pub(crate) fn clan_member() -> BoxedStrategy<ClanMember> {
         .boxed()
 }
 
-pub(crate) fn clan() -> BoxedStrategy<Clan> {
+/// Any valid `Clan`.
+pub fn clan() -> BoxedStrategy<Clan> {
     ((
         clan_id(),
         text_of(0, 12),
@@ -327,7 +384,8 @@ pub(crate) fn clan() -> BoxedStrategy<Clan> {
         .boxed()
 }
 
-pub(crate) fn clan_base_data() -> BoxedStrategy<ClanBaseData> {
+/// Any valid `ClanBaseData`.
+pub fn clan_base_data() -> BoxedStrategy<ClanBaseData> {
     ((clan_id(), text_of(0, 12), text_of(3, 10), text(), extra()),)
         .prop_map(|((clan_id, name, tag, language, extra),)| ClanBaseData {
             clan_id,
@@ -339,7 +397,8 @@ pub(crate) fn clan_base_data() -> BoxedStrategy<ClanBaseData> {
         .boxed()
 }
 
-pub(crate) fn clan_updateable_base_data() -> BoxedStrategy<ClanUpdateableBaseData> {
+/// Any valid `ClanUpdateableBaseData`.
+pub fn clan_updateable_base_data() -> BoxedStrategy<ClanUpdateableBaseData> {
     ((text_of(0, 12), text_of(3, 10), text(), extra()),)
         .prop_map(|((name, tag, language, extra),)| ClanUpdateableBaseData {
             name,
@@ -350,7 +409,8 @@ pub(crate) fn clan_updateable_base_data() -> BoxedStrategy<ClanUpdateableBaseDat
         .boxed()
 }
 
-pub(crate) fn clan_updateable_data() -> BoxedStrategy<ClanUpdateableData> {
+/// Any valid `ClanUpdateableData`.
+pub fn clan_updateable_data() -> BoxedStrategy<ClanUpdateableData> {
     ((
         text_of(0, 12),
         text_of(3, 10),
@@ -370,17 +430,20 @@ pub(crate) fn clan_updateable_data() -> BoxedStrategy<ClanUpdateableData> {
         .boxed()
 }
 
-pub(crate) fn history_marker() -> BoxedStrategy<String> {
+/// Any valid `HistoryMarker`.
+pub fn history_marker() -> BoxedStrategy<String> {
     text().boxed()
 }
 
-pub(crate) fn game_option() -> BoxedStrategy<GameOption> {
+/// Any valid `GameOption`.
+pub fn game_option() -> BoxedStrategy<GameOption> {
     ((text(), extra()),)
         .prop_map(|((value, extra),)| GameOption { value, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_ally_team() -> BoxedStrategy<LobbyAllyTeam> {
+/// Any valid `LobbyAllyTeam`.
+pub fn lobby_ally_team() -> BoxedStrategy<LobbyAllyTeam> {
     ((
         start_box(),
         1u64..=u64::MAX,
@@ -397,7 +460,8 @@ pub(crate) fn lobby_ally_team() -> BoxedStrategy<LobbyAllyTeam> {
         .boxed()
 }
 
-pub(crate) fn asset_status() -> BoxedStrategy<AssetStatus> {
+/// Any valid `AssetStatus`.
+pub fn asset_status() -> BoxedStrategy<AssetStatus> {
     prop::sample::select(vec![
         AssetStatus::Missing,
         AssetStatus::Downloading,
@@ -406,7 +470,8 @@ pub(crate) fn asset_status() -> BoxedStrategy<AssetStatus> {
     .boxed()
 }
 
-pub(crate) fn lobby_player() -> BoxedStrategy<LobbyPlayer> {
+/// Any valid `LobbyPlayer`.
+pub fn lobby_player() -> BoxedStrategy<LobbyPlayer> {
     ((
         user_id(),
         text(),
@@ -430,7 +495,8 @@ pub(crate) fn lobby_player() -> BoxedStrategy<LobbyPlayer> {
         .boxed()
 }
 
-pub(crate) fn lobby_spectator() -> BoxedStrategy<LobbySpectator> {
+/// Any valid `LobbySpectator`.
+pub fn lobby_spectator() -> BoxedStrategy<LobbySpectator> {
     ((user_id(), option::of(number()), extra()),)
         .prop_map(|((id, join_queue_position, extra),)| LobbySpectator {
             id,
@@ -440,7 +506,8 @@ pub(crate) fn lobby_spectator() -> BoxedStrategy<LobbySpectator> {
         .boxed()
 }
 
-pub(crate) fn lobby_bot() -> BoxedStrategy<LobbyBot> {
+/// Any valid `LobbyBot`.
+pub fn lobby_bot() -> BoxedStrategy<LobbyBot> {
     (
         (
             text(),
@@ -480,7 +547,8 @@ pub(crate) fn lobby_bot() -> BoxedStrategy<LobbyBot> {
         .boxed()
 }
 
-pub(crate) fn current_battle() -> BoxedStrategy<CurrentBattle> {
+/// Any valid `CurrentBattle`.
+pub fn current_battle() -> BoxedStrategy<CurrentBattle> {
     ((text(), unix_time(), extra()),)
         .prop_map(|((id, started_at, extra),)| CurrentBattle {
             id,
@@ -490,7 +558,8 @@ pub(crate) fn current_battle() -> BoxedStrategy<CurrentBattle> {
         .boxed()
 }
 
-pub(crate) fn vote_action() -> BoxedStrategy<VoteAction> {
+/// Any valid `VoteAction`.
+pub fn vote_action() -> BoxedStrategy<VoteAction> {
     prop_oneof![
         ((extra(),),).prop_map(|((extra,),)| VoteAction::Start { extra }),
         ((text(), extra(),),).prop_map(|((new_map_name, extra),)| VoteAction::ChangeMap {
@@ -510,17 +579,20 @@ pub(crate) fn vote_action() -> BoxedStrategy<VoteAction> {
     .boxed()
 }
 
-pub(crate) fn vote() -> BoxedStrategy<Vote> {
+/// Any valid `Vote`.
+pub fn vote() -> BoxedStrategy<Vote> {
     prop::sample::select(vec![Vote::Pending, Vote::Yes, Vote::No, Vote::Abstain]).boxed()
 }
 
-pub(crate) fn voter() -> BoxedStrategy<Voter> {
+/// Any valid `Voter`.
+pub fn voter() -> BoxedStrategy<Voter> {
     ((vote(), extra()),)
         .prop_map(|((vote, extra),)| Voter { vote, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_vote() -> BoxedStrategy<LobbyVote> {
+/// Any valid `LobbyVote`.
+pub fn lobby_vote() -> BoxedStrategy<LobbyVote> {
     ((
         text(),
         vote_action(),
@@ -542,7 +614,8 @@ pub(crate) fn lobby_vote() -> BoxedStrategy<LobbyVote> {
         .boxed()
 }
 
-pub(crate) fn vote_outcome() -> BoxedStrategy<VoteOutcome> {
+/// Any valid `VoteOutcome`.
+pub fn vote_outcome() -> BoxedStrategy<VoteOutcome> {
     prop::sample::select(vec![
         VoteOutcome::Passed,
         VoteOutcome::Failed,
@@ -552,7 +625,8 @@ pub(crate) fn vote_outcome() -> BoxedStrategy<VoteOutcome> {
     .boxed()
 }
 
-pub(crate) fn vote_history_entry() -> BoxedStrategy<VoteHistoryEntry> {
+/// Any valid `VoteHistoryEntry`.
+pub fn vote_history_entry() -> BoxedStrategy<VoteHistoryEntry> {
     ((vote_action(), vote_outcome(), unix_time(), extra()),)
         .prop_map(|((vote, outcome, finished_at, extra),)| VoteHistoryEntry {
             vote,
@@ -563,7 +637,8 @@ pub(crate) fn vote_history_entry() -> BoxedStrategy<VoteHistoryEntry> {
         .boxed()
 }
 
-pub(crate) fn lobby_details() -> BoxedStrategy<LobbyDetails> {
+/// Any valid `LobbyDetails`.
+pub fn lobby_details() -> BoxedStrategy<LobbyDetails> {
     (
         (
             text(),
@@ -639,17 +714,20 @@ pub(crate) fn lobby_details() -> BoxedStrategy<LobbyDetails> {
         .boxed()
 }
 
-pub(crate) fn lobby_id() -> BoxedStrategy<String> {
+/// Any valid `LobbyId`.
+pub fn lobby_id() -> BoxedStrategy<String> {
     text().boxed()
 }
 
-pub(crate) fn battle_started_at() -> BoxedStrategy<BattleStartedAt> {
+/// Any valid `BattleStartedAt`.
+pub fn battle_started_at() -> BoxedStrategy<BattleStartedAt> {
     ((unix_time(), extra()),)
         .prop_map(|((started_at, extra),)| BattleStartedAt { started_at, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_overview() -> BoxedStrategy<LobbyOverview> {
+/// Any valid `LobbyOverview`.
+pub fn lobby_overview() -> BoxedStrategy<LobbyOverview> {
     (
         (
             text(),
@@ -691,11 +769,13 @@ pub(crate) fn lobby_overview() -> BoxedStrategy<LobbyOverview> {
         .boxed()
 }
 
-pub(crate) fn party_id() -> BoxedStrategy<String> {
+/// Any valid `PartyId`.
+pub fn party_id() -> BoxedStrategy<String> {
     text().boxed()
 }
 
-pub(crate) fn party_member() -> BoxedStrategy<PartyMember> {
+/// Any valid `PartyMember`.
+pub fn party_member() -> BoxedStrategy<PartyMember> {
     ((user_id(), unix_time(), extra()),)
         .prop_map(|((user_id, joined_at, extra),)| PartyMember {
             user_id,
@@ -705,7 +785,8 @@ pub(crate) fn party_member() -> BoxedStrategy<PartyMember> {
         .boxed()
 }
 
-pub(crate) fn party_invite() -> BoxedStrategy<PartyInvite> {
+/// Any valid `PartyInvite`.
+pub fn party_invite() -> BoxedStrategy<PartyInvite> {
     ((user_id(), unix_time(), extra()),)
         .prop_map(|((user_id, invited_at, extra),)| PartyInvite {
             user_id,
@@ -715,7 +796,8 @@ pub(crate) fn party_invite() -> BoxedStrategy<PartyInvite> {
         .boxed()
 }
 
-pub(crate) fn party_state() -> BoxedStrategy<PartyState> {
+/// Any valid `PartyState`.
+pub fn party_state() -> BoxedStrategy<PartyState> {
     ((
         party_id(),
         vec(party_member(), 0..=3),
@@ -733,19 +815,22 @@ pub(crate) fn party_state() -> BoxedStrategy<PartyState> {
         .boxed()
 }
 
-pub(crate) fn engine() -> BoxedStrategy<Engine> {
+/// Any valid `Engine`.
+pub fn engine() -> BoxedStrategy<Engine> {
     ((text(), extra()),)
         .prop_map(|((version, extra),)| Engine { version, extra })
         .boxed()
 }
 
-pub(crate) fn spring_archive() -> BoxedStrategy<SpringArchive> {
+/// Any valid `SpringArchive`.
+pub fn spring_archive() -> BoxedStrategy<SpringArchive> {
     ((text(), extra()),)
         .prop_map(|((spring_name, extra),)| SpringArchive { spring_name, extra })
         .boxed()
 }
 
-pub(crate) fn private_battle() -> BoxedStrategy<PrivateBattle> {
+/// Any valid `PrivateBattle`.
+pub fn private_battle() -> BoxedStrategy<PrivateBattle> {
     ((
         text(),
         text(),
@@ -771,7 +856,8 @@ pub(crate) fn private_battle() -> BoxedStrategy<PrivateBattle> {
         .boxed()
 }
 
-pub(crate) fn user_status() -> BoxedStrategy<UserStatus> {
+/// Any valid `UserStatus`.
+pub fn user_status() -> BoxedStrategy<UserStatus> {
     prop::sample::select(vec![
         UserStatus::Offline,
         UserStatus::Menu,
@@ -781,13 +867,15 @@ pub(crate) fn user_status() -> BoxedStrategy<UserStatus> {
     .boxed()
 }
 
-pub(crate) fn rating() -> BoxedStrategy<Rating> {
+/// Any valid `Rating`.
+pub fn rating() -> BoxedStrategy<Rating> {
     ((number(), extra()),)
         .prop_map(|((value, extra),)| Rating { value, extra })
         .boxed()
 }
 
-pub(crate) fn user_role() -> BoxedStrategy<UserRole> {
+/// Any valid `UserRole`.
+pub fn user_role() -> BoxedStrategy<UserRole> {
     prop::sample::select(vec![
         UserRole::Contributor,
         UserRole::Admin,
@@ -798,13 +886,15 @@ pub(crate) fn user_role() -> BoxedStrategy<UserRole> {
     .boxed()
 }
 
-pub(crate) fn outgoing_friend_request() -> BoxedStrategy<OutgoingFriendRequest> {
+/// Any valid `OutgoingFriendRequest`.
+pub fn outgoing_friend_request() -> BoxedStrategy<OutgoingFriendRequest> {
     ((user_id(), unix_time(), extra()),)
         .prop_map(|((to, sent_at, extra),)| OutgoingFriendRequest { to, sent_at, extra })
         .boxed()
 }
 
-pub(crate) fn incoming_friend_request() -> BoxedStrategy<IncomingFriendRequest> {
+/// Any valid `IncomingFriendRequest`.
+pub fn incoming_friend_request() -> BoxedStrategy<IncomingFriendRequest> {
     ((user_id(), unix_time(), extra()),)
         .prop_map(|((from, sent_at, extra),)| IncomingFriendRequest {
             from,
@@ -814,7 +904,8 @@ pub(crate) fn incoming_friend_request() -> BoxedStrategy<IncomingFriendRequest> 
         .boxed()
 }
 
-pub(crate) fn private_user() -> BoxedStrategy<PrivateUser> {
+/// Any valid `PrivateUser`.
+pub fn private_user() -> BoxedStrategy<PrivateUser> {
     (
         (
             user_id(),
@@ -888,7 +979,8 @@ pub(crate) fn private_user() -> BoxedStrategy<PrivateUser> {
         .boxed()
 }
 
-pub(crate) fn start_pos_type() -> BoxedStrategy<StartPosType> {
+/// Any valid `StartPosType`.
+pub fn start_pos_type() -> BoxedStrategy<StartPosType> {
     prop::sample::select(vec![
         StartPosType::Fixed,
         StartPosType::Random,
@@ -898,7 +990,8 @@ pub(crate) fn start_pos_type() -> BoxedStrategy<StartPosType> {
     .boxed()
 }
 
-pub(crate) fn user() -> BoxedStrategy<User> {
+/// Any valid `User`.
+pub fn user() -> BoxedStrategy<User> {
     (
         (
             user_id(),
@@ -943,7 +1036,8 @@ pub(crate) fn user() -> BoxedStrategy<User> {
         .boxed()
 }
 
-pub(crate) fn autohost_add_player_request_data() -> BoxedStrategy<AutohostAddPlayerRequestData> {
+/// Any valid `AutohostAddPlayerRequestData`.
+pub fn autohost_add_player_request_data() -> BoxedStrategy<AutohostAddPlayerRequestData> {
     ((battle_id(), user_id(), text(), text(), extra()),)
         .prop_map(
             |((battle_id, user_id, name, password, extra),)| AutohostAddPlayerRequestData {
@@ -957,14 +1051,15 @@ pub(crate) fn autohost_add_player_request_data() -> BoxedStrategy<AutohostAddPla
         .boxed()
 }
 
-pub(crate) fn autohost_install_engine_request_data()
--> BoxedStrategy<AutohostInstallEngineRequestData> {
+/// Any valid `AutohostInstallEngineRequestData`.
+pub fn autohost_install_engine_request_data() -> BoxedStrategy<AutohostInstallEngineRequestData> {
     ((text(), extra()),)
         .prop_map(|((version, extra),)| AutohostInstallEngineRequestData { version, extra })
         .boxed()
 }
 
-pub(crate) fn autohost_kick_player_request_data() -> BoxedStrategy<AutohostKickPlayerRequestData> {
+/// Any valid `AutohostKickPlayerRequestData`.
+pub fn autohost_kick_player_request_data() -> BoxedStrategy<AutohostKickPlayerRequestData> {
     ((battle_id(), user_id(), extra()),)
         .prop_map(
             |((battle_id, user_id, extra),)| AutohostKickPlayerRequestData {
@@ -976,13 +1071,15 @@ pub(crate) fn autohost_kick_player_request_data() -> BoxedStrategy<AutohostKickP
         .boxed()
 }
 
-pub(crate) fn autohost_kill_request_data() -> BoxedStrategy<AutohostKillRequestData> {
+/// Any valid `AutohostKillRequestData`.
+pub fn autohost_kill_request_data() -> BoxedStrategy<AutohostKillRequestData> {
     ((battle_id(), extra()),)
         .prop_map(|((battle_id, extra),)| AutohostKillRequestData { battle_id, extra })
         .boxed()
 }
 
-pub(crate) fn autohost_mute_player_request_data() -> BoxedStrategy<AutohostMutePlayerRequestData> {
+/// Any valid `AutohostMutePlayerRequestData`.
+pub fn autohost_mute_player_request_data() -> BoxedStrategy<AutohostMutePlayerRequestData> {
     ((
         battle_id(),
         user_id(),
@@ -1002,8 +1099,8 @@ pub(crate) fn autohost_mute_player_request_data() -> BoxedStrategy<AutohostMuteP
         .boxed()
 }
 
-pub(crate) fn autohost_send_command_request_data() -> BoxedStrategy<AutohostSendCommandRequestData>
-{
+/// Any valid `AutohostSendCommandRequestData`.
+pub fn autohost_send_command_request_data() -> BoxedStrategy<AutohostSendCommandRequestData> {
     ((battle_id(), text(), option::of(vec(text(), 0..=3)), extra()),)
         .prop_map(
             |((battle_id, command, arguments, extra),)| AutohostSendCommandRequestData {
@@ -1016,8 +1113,8 @@ pub(crate) fn autohost_send_command_request_data() -> BoxedStrategy<AutohostSend
         .boxed()
 }
 
-pub(crate) fn autohost_send_message_request_data() -> BoxedStrategy<AutohostSendMessageRequestData>
-{
+/// Any valid `AutohostSendMessageRequestData`.
+pub fn autohost_send_message_request_data() -> BoxedStrategy<AutohostSendMessageRequestData> {
     ((battle_id(), text_of(0, 12), extra()),)
         .prop_map(
             |((battle_id, message, extra),)| AutohostSendMessageRequestData {
@@ -1029,8 +1126,8 @@ pub(crate) fn autohost_send_message_request_data() -> BoxedStrategy<AutohostSend
         .boxed()
 }
 
-pub(crate) fn autohost_spec_players_request_data() -> BoxedStrategy<AutohostSpecPlayersRequestData>
-{
+/// Any valid `AutohostSpecPlayersRequestData`.
+pub fn autohost_spec_players_request_data() -> BoxedStrategy<AutohostSpecPlayersRequestData> {
     ((battle_id(), vec(user_id(), 0..=3), extra()),)
         .prop_map(
             |((battle_id, user_ids, extra),)| AutohostSpecPlayersRequestData {
@@ -1042,15 +1139,28 @@ pub(crate) fn autohost_spec_players_request_data() -> BoxedStrategy<AutohostSpec
         .boxed()
 }
 
-pub(crate) fn autohost_start_request_data() -> BoxedStrategy<AutohostStartRequestData> {
+/// Any valid `AutohostStartRequestData`.
+pub fn autohost_start_request_data() -> BoxedStrategy<AutohostStartRequestData> {
     (
         (
             battle_id(),
-            pattern("[0-9a-zA-Z .+-]{1,16}"),
+            pattern(
+                &[
+                    ('0', '9'),
+                    ('a', 'z'),
+                    ('A', 'Z'),
+                    (' ', ' '),
+                    ('.', '.'),
+                    ('+', '+'),
+                    ('-', '-'),
+                ],
+                1,
+                17,
+            ),
             text(),
             text(),
-            option::of(pattern("[a-fA-F0-9]{128}")),
-            option::of(pattern("[a-fA-F0-9]{128}")),
+            option::of(pattern(&[('a', 'f'), ('A', 'F'), ('0', '9')], 128, 128)),
+            option::of(pattern(&[('a', 'f'), ('A', 'F'), ('0', '9')], 128, 128)),
             option::of(any::<i64>()),
             start_pos_type(),
         ),
@@ -1115,13 +1225,15 @@ pub(crate) fn autohost_start_request_data() -> BoxedStrategy<AutohostStartReques
         .boxed()
 }
 
-pub(crate) fn autohost_start_ok_response_data() -> BoxedStrategy<AutohostStartOkResponseData> {
+/// Any valid `AutohostStartOkResponseData`.
+pub fn autohost_start_ok_response_data() -> BoxedStrategy<AutohostStartOkResponseData> {
     ((vec(ip_address(), 0..=3), 1024u16..=65535, extra()),)
         .prop_map(|((ips, port, extra),)| AutohostStartOkResponseData { ips, port, extra })
         .boxed()
 }
 
-pub(crate) fn autohost_status_event_data() -> BoxedStrategy<AutohostStatusEventData> {
+/// Any valid `AutohostStatusEventData`.
+pub fn autohost_status_event_data() -> BoxedStrategy<AutohostStatusEventData> {
     ((
         0u64..=u64::MAX,
         0u64..=u64::MAX,
@@ -1139,14 +1251,16 @@ pub(crate) fn autohost_status_event_data() -> BoxedStrategy<AutohostStatusEventD
         .boxed()
 }
 
-pub(crate) fn autohost_subscribe_updates_request_data()
+/// Any valid `AutohostSubscribeUpdatesRequestData`.
+pub fn autohost_subscribe_updates_request_data()
 -> BoxedStrategy<AutohostSubscribeUpdatesRequestData> {
     ((unix_time(), extra()),)
         .prop_map(|((since, extra),)| AutohostSubscribeUpdatesRequestData { since, extra })
         .boxed()
 }
 
-pub(crate) fn player_left_reason() -> BoxedStrategy<PlayerLeftReason> {
+/// Any valid `PlayerLeftReason`.
+pub fn player_left_reason() -> BoxedStrategy<PlayerLeftReason> {
     prop::sample::select(vec![
         PlayerLeftReason::LostConnection,
         PlayerLeftReason::Left,
@@ -1155,7 +1269,8 @@ pub(crate) fn player_left_reason() -> BoxedStrategy<PlayerLeftReason> {
     .boxed()
 }
 
-pub(crate) fn player_chat_destination() -> BoxedStrategy<PlayerChatDestination> {
+/// Any valid `PlayerChatDestination`.
+pub fn player_chat_destination() -> BoxedStrategy<PlayerChatDestination> {
     prop::sample::select(vec![
         PlayerChatDestination::Allies,
         PlayerChatDestination::All,
@@ -1165,7 +1280,8 @@ pub(crate) fn player_chat_destination() -> BoxedStrategy<PlayerChatDestination> 
     .boxed()
 }
 
-pub(crate) fn luamsg_script() -> BoxedStrategy<LuamsgScript> {
+/// Any valid `LuamsgScript`.
+pub fn luamsg_script() -> BoxedStrategy<LuamsgScript> {
     prop::sample::select(vec![
         LuamsgScript::Ui,
         LuamsgScript::Game,
@@ -1174,7 +1290,8 @@ pub(crate) fn luamsg_script() -> BoxedStrategy<LuamsgScript> {
     .boxed()
 }
 
-pub(crate) fn luamsg_ui_mode() -> BoxedStrategy<LuamsgUiMode> {
+/// Any valid `LuamsgUiMode`.
+pub fn luamsg_ui_mode() -> BoxedStrategy<LuamsgUiMode> {
     prop::sample::select(vec![
         LuamsgUiMode::All,
         LuamsgUiMode::Allies,
@@ -1183,7 +1300,8 @@ pub(crate) fn luamsg_ui_mode() -> BoxedStrategy<LuamsgUiMode> {
     .boxed()
 }
 
-pub(crate) fn autohost_battle_update() -> BoxedStrategy<AutohostBattleUpdate> {
+/// Any valid `AutohostBattleUpdate`.
+pub fn autohost_battle_update() -> BoxedStrategy<AutohostBattleUpdate> {
     prop_oneof![
         ((extra(),),).prop_map(|((extra,),)| AutohostBattleUpdate::Start { extra }),
         ((user_id(), vec(any::<i64>(), 1..=4), extra(),),).prop_map(
@@ -1264,7 +1382,8 @@ pub(crate) fn autohost_battle_update() -> BoxedStrategy<AutohostBattleUpdate> {
     .boxed()
 }
 
-pub(crate) fn autohost_update_event_data() -> BoxedStrategy<AutohostUpdateEventData> {
+/// Any valid `AutohostUpdateEventData`.
+pub fn autohost_update_event_data() -> BoxedStrategy<AutohostUpdateEventData> {
     ((battle_id(), unix_time(), autohost_battle_update(), extra()),)
         .prop_map(
             |((battle_id, time, update, extra),)| AutohostUpdateEventData {
@@ -1277,7 +1396,8 @@ pub(crate) fn autohost_update_event_data() -> BoxedStrategy<AutohostUpdateEventD
         .boxed()
 }
 
-pub(crate) fn battle_ended_player() -> BoxedStrategy<BattleEndedPlayer> {
+/// Any valid `BattleEndedPlayer`.
+pub fn battle_ended_player() -> BoxedStrategy<BattleEndedPlayer> {
     ((user_id(), text(), text(), text(), extra()),)
         .prop_map(
             |((user_id, ally_team, team, player, extra),)| BattleEndedPlayer {
@@ -1291,13 +1411,15 @@ pub(crate) fn battle_ended_player() -> BoxedStrategy<BattleEndedPlayer> {
         .boxed()
 }
 
-pub(crate) fn battle_ended_spectator() -> BoxedStrategy<BattleEndedSpectator> {
+/// Any valid `BattleEndedSpectator`.
+pub fn battle_ended_spectator() -> BoxedStrategy<BattleEndedSpectator> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| BattleEndedSpectator { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn battle_ended_event_data() -> BoxedStrategy<BattleEndedEventData> {
+/// Any valid `BattleEndedEventData`.
+pub fn battle_ended_event_data() -> BoxedStrategy<BattleEndedEventData> {
     ((
         battle_id(),
         vec(battle_ended_player(), 0..=3),
@@ -1319,49 +1441,57 @@ pub(crate) fn battle_ended_event_data() -> BoxedStrategy<BattleEndedEventData> {
         .boxed()
 }
 
-pub(crate) fn clan_accept_request_data() -> BoxedStrategy<ClanAcceptRequestData> {
+/// Any valid `ClanAcceptRequestData`.
+pub fn clan_accept_request_data() -> BoxedStrategy<ClanAcceptRequestData> {
     ((clan_id(), extra()),)
         .prop_map(|((clan_id, extra),)| ClanAcceptRequestData { clan_id, extra })
         .boxed()
 }
 
-pub(crate) fn clan_cancel_request_data() -> BoxedStrategy<ClanCancelRequestData> {
+/// Any valid `ClanCancelRequestData`.
+pub fn clan_cancel_request_data() -> BoxedStrategy<ClanCancelRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| ClanCancelRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn clan_decline_request_data() -> BoxedStrategy<ClanDeclineRequestData> {
+/// Any valid `ClanDeclineRequestData`.
+pub fn clan_decline_request_data() -> BoxedStrategy<ClanDeclineRequestData> {
     ((clan_id(), extra()),)
         .prop_map(|((clan_id, extra),)| ClanDeclineRequestData { clan_id, extra })
         .boxed()
 }
 
-pub(crate) fn clan_deleted_event_data() -> BoxedStrategy<ClanDeletedEventData> {
+/// Any valid `ClanDeletedEventData`.
+pub fn clan_deleted_event_data() -> BoxedStrategy<ClanDeletedEventData> {
     ((clan_id(), extra()),)
         .prop_map(|((clan_id, extra),)| ClanDeletedEventData { clan_id, extra })
         .boxed()
 }
 
-pub(crate) fn clan_invite_request_data() -> BoxedStrategy<ClanInviteRequestData> {
+/// Any valid `ClanInviteRequestData`.
+pub fn clan_invite_request_data() -> BoxedStrategy<ClanInviteRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| ClanInviteRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn clan_kick_request_data() -> BoxedStrategy<ClanKickRequestData> {
+/// Any valid `ClanKickRequestData`.
+pub fn clan_kick_request_data() -> BoxedStrategy<ClanKickRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| ClanKickRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn clan_kicked_event_data() -> BoxedStrategy<ClanKickedEventData> {
+/// Any valid `ClanKickedEventData`.
+pub fn clan_kicked_event_data() -> BoxedStrategy<ClanKickedEventData> {
     ((clan_id(), extra()),)
         .prop_map(|((clan_id, extra),)| ClanKickedEventData { clan_id, extra })
         .boxed()
 }
 
-pub(crate) fn clan_role_changed_event_data() -> BoxedStrategy<ClanRoleChangedEventData> {
+/// Any valid `ClanRoleChangedEventData`.
+pub fn clan_role_changed_event_data() -> BoxedStrategy<ClanRoleChangedEventData> {
     ((user_id(), clan_id(), clan_role(), extra()),)
         .prop_map(
             |((user_id, clan_id, new_role, extra),)| ClanRoleChangedEventData {
@@ -1374,7 +1504,8 @@ pub(crate) fn clan_role_changed_event_data() -> BoxedStrategy<ClanRoleChangedEve
         .boxed()
 }
 
-pub(crate) fn clan_set_role_request_data() -> BoxedStrategy<ClanSetRoleRequestData> {
+/// Any valid `ClanSetRoleRequestData`.
+pub fn clan_set_role_request_data() -> BoxedStrategy<ClanSetRoleRequestData> {
     ((user_id(), clan_id(), clan_role(), extra()),)
         .prop_map(
             |((user_id, clan_id, target_role, extra),)| ClanSetRoleRequestData {
@@ -1387,33 +1518,36 @@ pub(crate) fn clan_set_role_request_data() -> BoxedStrategy<ClanSetRoleRequestDa
         .boxed()
 }
 
-pub(crate) fn clan_view_request_data() -> BoxedStrategy<ClanViewRequestData> {
+/// Any valid `ClanViewRequestData`.
+pub fn clan_view_request_data() -> BoxedStrategy<ClanViewRequestData> {
     ((clan_id(), extra()),)
         .prop_map(|((clan_id, extra),)| ClanViewRequestData { clan_id, extra })
         .boxed()
 }
 
-pub(crate) fn clan_view_list_ok_response_data() -> BoxedStrategy<ClanViewListOkResponseData> {
+/// Any valid `ClanViewListOkResponseData`.
+pub fn clan_view_list_ok_response_data() -> BoxedStrategy<ClanViewListOkResponseData> {
     ((vec(clan_base_data(), 0..=3), extra()),)
         .prop_map(|((clan_list, extra),)| ClanViewListOkResponseData { clan_list, extra })
         .boxed()
 }
 
-pub(crate) fn friend_accept_request_request_data() -> BoxedStrategy<FriendAcceptRequestRequestData>
-{
+/// Any valid `FriendAcceptRequestRequestData`.
+pub fn friend_accept_request_request_data() -> BoxedStrategy<FriendAcceptRequestRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((from, extra),)| FriendAcceptRequestRequestData { from, extra })
         .boxed()
 }
 
-pub(crate) fn friend_cancel_request_request_data() -> BoxedStrategy<FriendCancelRequestRequestData>
-{
+/// Any valid `FriendCancelRequestRequestData`.
+pub fn friend_cancel_request_request_data() -> BoxedStrategy<FriendCancelRequestRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((to, extra),)| FriendCancelRequestRequestData { to, extra })
         .boxed()
 }
 
-pub(crate) fn friend() -> BoxedStrategy<Friend> {
+/// Any valid `Friend`.
+pub fn friend() -> BoxedStrategy<Friend> {
     ((user_id(), unix_time(), extra()),)
         .prop_map(|((user_id, added_at, extra),)| Friend {
             user_id,
@@ -1423,7 +1557,8 @@ pub(crate) fn friend() -> BoxedStrategy<Friend> {
         .boxed()
 }
 
-pub(crate) fn friend_list_ok_response_data() -> BoxedStrategy<FriendListOkResponseData> {
+/// Any valid `FriendListOkResponseData`.
+pub fn friend_list_ok_response_data() -> BoxedStrategy<FriendListOkResponseData> {
     ((
         vec(friend(), 0..=3),
         vec(outgoing_friend_request(), 0..=3),
@@ -1443,60 +1578,64 @@ pub(crate) fn friend_list_ok_response_data() -> BoxedStrategy<FriendListOkRespon
         .boxed()
 }
 
-pub(crate) fn friend_reject_request_request_data() -> BoxedStrategy<FriendRejectRequestRequestData>
-{
+/// Any valid `FriendRejectRequestRequestData`.
+pub fn friend_reject_request_request_data() -> BoxedStrategy<FriendRejectRequestRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((from, extra),)| FriendRejectRequestRequestData { from, extra })
         .boxed()
 }
 
-pub(crate) fn friend_remove_request_data() -> BoxedStrategy<FriendRemoveRequestData> {
+/// Any valid `FriendRemoveRequestData`.
+pub fn friend_remove_request_data() -> BoxedStrategy<FriendRemoveRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| FriendRemoveRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn friend_removed_event_data() -> BoxedStrategy<FriendRemovedEventData> {
+/// Any valid `FriendRemovedEventData`.
+pub fn friend_removed_event_data() -> BoxedStrategy<FriendRemovedEventData> {
     ((user_id(), extra()),)
         .prop_map(|((from, extra),)| FriendRemovedEventData { from, extra })
         .boxed()
 }
 
-pub(crate) fn friend_request_accepted_event_data() -> BoxedStrategy<FriendRequestAcceptedEventData>
-{
+/// Any valid `FriendRequestAcceptedEventData`.
+pub fn friend_request_accepted_event_data() -> BoxedStrategy<FriendRequestAcceptedEventData> {
     ((user_id(), extra()),)
         .prop_map(|((from, extra),)| FriendRequestAcceptedEventData { from, extra })
         .boxed()
 }
 
-pub(crate) fn friend_request_cancelled_event_data() -> BoxedStrategy<FriendRequestCancelledEventData>
-{
+/// Any valid `FriendRequestCancelledEventData`.
+pub fn friend_request_cancelled_event_data() -> BoxedStrategy<FriendRequestCancelledEventData> {
     ((user_id(), extra()),)
         .prop_map(|((from, extra),)| FriendRequestCancelledEventData { from, extra })
         .boxed()
 }
 
-pub(crate) fn friend_request_received_event_data() -> BoxedStrategy<FriendRequestReceivedEventData>
-{
+/// Any valid `FriendRequestReceivedEventData`.
+pub fn friend_request_received_event_data() -> BoxedStrategy<FriendRequestReceivedEventData> {
     ((user_id(), extra()),)
         .prop_map(|((from, extra),)| FriendRequestReceivedEventData { from, extra })
         .boxed()
 }
 
-pub(crate) fn friend_request_rejected_event_data() -> BoxedStrategy<FriendRequestRejectedEventData>
-{
+/// Any valid `FriendRequestRejectedEventData`.
+pub fn friend_request_rejected_event_data() -> BoxedStrategy<FriendRequestRejectedEventData> {
     ((user_id(), extra()),)
         .prop_map(|((from, extra),)| FriendRequestRejectedEventData { from, extra })
         .boxed()
 }
 
-pub(crate) fn friend_send_request_request_data() -> BoxedStrategy<FriendSendRequestRequestData> {
+/// Any valid `FriendSendRequestRequestData`.
+pub fn friend_send_request_request_data() -> BoxedStrategy<FriendSendRequestRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((to, extra),)| FriendSendRequestRequestData { to, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_add_bot_request_data() -> BoxedStrategy<LobbyAddBotRequestData> {
+/// Any valid `LobbyAddBotRequestData`.
+pub fn lobby_add_bot_request_data() -> BoxedStrategy<LobbyAddBotRequestData> {
     ((
         text(),
         option::of(text_of(0, 12)),
@@ -1521,19 +1660,22 @@ pub(crate) fn lobby_add_bot_request_data() -> BoxedStrategy<LobbyAddBotRequestDa
         .boxed()
 }
 
-pub(crate) fn lobby_add_bot_ok_response_data() -> BoxedStrategy<LobbyAddBotOkResponseData> {
+/// Any valid `LobbyAddBotOkResponseData`.
+pub fn lobby_add_bot_ok_response_data() -> BoxedStrategy<LobbyAddBotOkResponseData> {
     ((text(), extra()),)
         .prop_map(|((id, extra),)| LobbyAddBotOkResponseData { id, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_appoint_boss_request_data() -> BoxedStrategy<LobbyAppointBossRequestData> {
+/// Any valid `LobbyAppointBossRequestData`.
+pub fn lobby_appoint_boss_request_data() -> BoxedStrategy<LobbyAppointBossRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| LobbyAppointBossRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_create_request_data() -> BoxedStrategy<LobbyCreateRequestData> {
+/// Any valid `LobbyCreateRequestData`.
+pub fn lobby_create_request_data() -> BoxedStrategy<LobbyCreateRequestData> {
     ((
         text(),
         text(),
@@ -1571,19 +1713,22 @@ pub(crate) fn lobby_create_request_data() -> BoxedStrategy<LobbyCreateRequestDat
         .boxed()
 }
 
-pub(crate) fn lobby_join_request_data() -> BoxedStrategy<LobbyJoinRequestData> {
+/// Any valid `LobbyJoinRequestData`.
+pub fn lobby_join_request_data() -> BoxedStrategy<LobbyJoinRequestData> {
     ((text(), extra()),)
         .prop_map(|((id, extra),)| LobbyJoinRequestData { id, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_join_ally_team_request_data() -> BoxedStrategy<LobbyJoinAllyTeamRequestData> {
+/// Any valid `LobbyJoinAllyTeamRequestData`.
+pub fn lobby_join_ally_team_request_data() -> BoxedStrategy<LobbyJoinAllyTeamRequestData> {
     ((text(), extra()),)
         .prop_map(|((ally_team, extra),)| LobbyJoinAllyTeamRequestData { ally_team, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_kickban_request_data() -> BoxedStrategy<LobbyKickbanRequestData> {
+/// Any valid `LobbyKickbanRequestData`.
+pub fn lobby_kickban_request_data() -> BoxedStrategy<LobbyKickbanRequestData> {
     ((user_id(), option::of(unix_time()), extra()),)
         .prop_map(|((user_id, ban_until, extra),)| LobbyKickbanRequestData {
             user_id,
@@ -1593,7 +1738,8 @@ pub(crate) fn lobby_kickban_request_data() -> BoxedStrategy<LobbyKickbanRequestD
         .boxed()
 }
 
-pub(crate) fn lobby_left_event_data() -> BoxedStrategy<LobbyLeftEventData> {
+/// Any valid `LobbyLeftEventData`.
+pub fn lobby_left_event_data() -> BoxedStrategy<LobbyLeftEventData> {
     ((text(), text(), option::of(unix_time()), extra()),)
         .prop_map(|((id, reason, banned_until, extra),)| LobbyLeftEventData {
             id,
@@ -1604,7 +1750,8 @@ pub(crate) fn lobby_left_event_data() -> BoxedStrategy<LobbyLeftEventData> {
         .boxed()
 }
 
-pub(crate) fn lobby_list_reset_event_data() -> BoxedStrategy<LobbyListResetEventData> {
+/// Any valid `LobbyListResetEventData`.
+pub fn lobby_list_reset_event_data() -> BoxedStrategy<LobbyListResetEventData> {
     ((
         btree_map(key(), lobby_overview(), 0..3)
             .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
@@ -1614,7 +1761,8 @@ pub(crate) fn lobby_list_reset_event_data() -> BoxedStrategy<LobbyListResetEvent
         .boxed()
 }
 
-pub(crate) fn lobby_overview_patch() -> BoxedStrategy<LobbyOverviewPatch> {
+/// Any valid `LobbyOverviewPatch`.
+pub fn lobby_overview_patch() -> BoxedStrategy<LobbyOverviewPatch> {
     (
         (
             text(),
@@ -1665,7 +1813,8 @@ pub(crate) fn lobby_overview_patch() -> BoxedStrategy<LobbyOverviewPatch> {
         .boxed()
 }
 
-pub(crate) fn lobby_list_updated_event_data() -> BoxedStrategy<LobbyListUpdatedEventData> {
+/// Any valid `LobbyListUpdatedEventData`.
+pub fn lobby_list_updated_event_data() -> BoxedStrategy<LobbyListUpdatedEventData> {
     ((
         btree_map(key(), option::of(lobby_overview_patch()), 0..3)
             .prop_map(|map| map.into_iter().collect::<BTreeMap<_, _>>()),
@@ -1675,19 +1824,22 @@ pub(crate) fn lobby_list_updated_event_data() -> BoxedStrategy<LobbyListUpdatedE
         .boxed()
 }
 
-pub(crate) fn lobby_remove_bot_request_data() -> BoxedStrategy<LobbyRemoveBotRequestData> {
+/// Any valid `LobbyRemoveBotRequestData`.
+pub fn lobby_remove_bot_request_data() -> BoxedStrategy<LobbyRemoveBotRequestData> {
     ((text(), extra()),)
         .prop_map(|((id, extra),)| LobbyRemoveBotRequestData { id, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_unboss_request_data() -> BoxedStrategy<LobbyUnbossRequestData> {
+/// Any valid `LobbyUnbossRequestData`.
+pub fn lobby_unboss_request_data() -> BoxedStrategy<LobbyUnbossRequestData> {
     ((option::of(user_id()), extra()),)
         .prop_map(|((user_id, extra),)| LobbyUnbossRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_update_request_data() -> BoxedStrategy<LobbyUpdateRequestData> {
+/// Any valid `LobbyUpdateRequestData`.
+pub fn lobby_update_request_data() -> BoxedStrategy<LobbyUpdateRequestData> {
     ((
         option::of(text()),
         option::of(text()),
@@ -1717,7 +1869,8 @@ pub(crate) fn lobby_update_request_data() -> BoxedStrategy<LobbyUpdateRequestDat
         .boxed()
 }
 
-pub(crate) fn lobby_update_bot_request_data() -> BoxedStrategy<LobbyUpdateBotRequestData> {
+/// Any valid `LobbyUpdateBotRequestData`.
+pub fn lobby_update_bot_request_data() -> BoxedStrategy<LobbyUpdateBotRequestData> {
     ((
         text(),
         option::of(text_of(0, 12)),
@@ -1742,8 +1895,9 @@ pub(crate) fn lobby_update_bot_request_data() -> BoxedStrategy<LobbyUpdateBotReq
         .boxed()
 }
 
-pub(crate) fn lobby_update_client_status_request_data()
--> BoxedStrategy<LobbyUpdateClientStatusRequestData> {
+/// Any valid `LobbyUpdateClientStatusRequestData`.
+pub fn lobby_update_client_status_request_data() -> BoxedStrategy<LobbyUpdateClientStatusRequestData>
+{
     ((
         option::of(any::<bool>()),
         option::of(asset_status()),
@@ -1759,13 +1913,15 @@ pub(crate) fn lobby_update_client_status_request_data()
         .boxed()
 }
 
-pub(crate) fn team_setup_patch() -> BoxedStrategy<TeamSetupPatch> {
+/// Any valid `TeamSetupPatch`.
+pub fn team_setup_patch() -> BoxedStrategy<TeamSetupPatch> {
     ((option::of(1u64..=u64::MAX), extra()),)
         .prop_map(|((max_players, extra),)| TeamSetupPatch { max_players, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_ally_team_patch() -> BoxedStrategy<LobbyAllyTeamPatch> {
+/// Any valid `LobbyAllyTeamPatch`.
+pub fn lobby_ally_team_patch() -> BoxedStrategy<LobbyAllyTeamPatch> {
     ((
         option::of(start_box()),
         option::of(1u64..=u64::MAX),
@@ -1784,7 +1940,8 @@ pub(crate) fn lobby_ally_team_patch() -> BoxedStrategy<LobbyAllyTeamPatch> {
         .boxed()
 }
 
-pub(crate) fn lobby_player_patch() -> BoxedStrategy<LobbyPlayerPatch> {
+/// Any valid `LobbyPlayerPatch`.
+pub fn lobby_player_patch() -> BoxedStrategy<LobbyPlayerPatch> {
     ((
         user_id(),
         option::of(text()),
@@ -1808,7 +1965,8 @@ pub(crate) fn lobby_player_patch() -> BoxedStrategy<LobbyPlayerPatch> {
         .boxed()
 }
 
-pub(crate) fn lobby_spectator_patch() -> BoxedStrategy<LobbySpectatorPatch> {
+/// Any valid `LobbySpectatorPatch`.
+pub fn lobby_spectator_patch() -> BoxedStrategy<LobbySpectatorPatch> {
     ((user_id(), option::of(option::of(number())), extra()),)
         .prop_map(|((id, join_queue_position, extra),)| LobbySpectatorPatch {
             id,
@@ -1818,7 +1976,8 @@ pub(crate) fn lobby_spectator_patch() -> BoxedStrategy<LobbySpectatorPatch> {
         .boxed()
 }
 
-pub(crate) fn lobby_bot_patch() -> BoxedStrategy<LobbyBotPatch> {
+/// Any valid `LobbyBotPatch`.
+pub fn lobby_bot_patch() -> BoxedStrategy<LobbyBotPatch> {
     (
         (
             text(),
@@ -1858,7 +2017,8 @@ pub(crate) fn lobby_bot_patch() -> BoxedStrategy<LobbyBotPatch> {
         .boxed()
 }
 
-pub(crate) fn lobby_vote_patch() -> BoxedStrategy<LobbyVotePatch> {
+/// Any valid `LobbyVotePatch`.
+pub fn lobby_vote_patch() -> BoxedStrategy<LobbyVotePatch> {
     ((
         text(),
         option::of(vote_action()),
@@ -1887,7 +2047,8 @@ pub(crate) fn lobby_vote_patch() -> BoxedStrategy<LobbyVotePatch> {
         .boxed()
 }
 
-pub(crate) fn lobby_updated_event_data() -> BoxedStrategy<LobbyUpdatedEventData> {
+/// Any valid `LobbyUpdatedEventData`.
+pub fn lobby_updated_event_data() -> BoxedStrategy<LobbyUpdatedEventData> {
     (
         (
             text(),
@@ -1978,13 +2139,15 @@ pub(crate) fn lobby_updated_event_data() -> BoxedStrategy<LobbyUpdatedEventData>
         .boxed()
 }
 
-pub(crate) fn lobby_vote_ended_event_data() -> BoxedStrategy<LobbyVoteEndedEventData> {
+/// Any valid `LobbyVoteEndedEventData`.
+pub fn lobby_vote_ended_event_data() -> BoxedStrategy<LobbyVoteEndedEventData> {
     ((text(), vote_outcome(), extra()),)
         .prop_map(|((id, outcome, extra),)| LobbyVoteEndedEventData { id, outcome, extra })
         .boxed()
 }
 
-pub(crate) fn lobby_vote_submit_vote() -> BoxedStrategy<LobbyVoteSubmitVote> {
+/// Any valid `LobbyVoteSubmitVote`.
+pub fn lobby_vote_submit_vote() -> BoxedStrategy<LobbyVoteSubmitVote> {
     prop::sample::select(vec![
         LobbyVoteSubmitVote::Yes,
         LobbyVoteSubmitVote::No,
@@ -1993,13 +2156,15 @@ pub(crate) fn lobby_vote_submit_vote() -> BoxedStrategy<LobbyVoteSubmitVote> {
     .boxed()
 }
 
-pub(crate) fn lobby_vote_submit_request_data() -> BoxedStrategy<LobbyVoteSubmitRequestData> {
+/// Any valid `LobbyVoteSubmitRequestData`.
+pub fn lobby_vote_submit_request_data() -> BoxedStrategy<LobbyVoteSubmitRequestData> {
     ((text(), lobby_vote_submit_vote(), extra()),)
         .prop_map(|((id, vote, extra),)| LobbyVoteSubmitRequestData { id, vote, extra })
         .boxed()
 }
 
-pub(crate) fn matchmaking_cancelled_reason() -> BoxedStrategy<MatchmakingCancelledReason> {
+/// Any valid `MatchmakingCancelledReason`.
+pub fn matchmaking_cancelled_reason() -> BoxedStrategy<MatchmakingCancelledReason> {
     prop::sample::select(vec![
         MatchmakingCancelledReason::Intentional,
         MatchmakingCancelledReason::ServerError,
@@ -2010,13 +2175,15 @@ pub(crate) fn matchmaking_cancelled_reason() -> BoxedStrategy<MatchmakingCancell
     .boxed()
 }
 
-pub(crate) fn matchmaking_cancelled_event_data() -> BoxedStrategy<MatchmakingCancelledEventData> {
+/// Any valid `MatchmakingCancelledEventData`.
+pub fn matchmaking_cancelled_event_data() -> BoxedStrategy<MatchmakingCancelledEventData> {
     ((matchmaking_cancelled_reason(), extra()),)
         .prop_map(|((reason, extra),)| MatchmakingCancelledEventData { reason, extra })
         .boxed()
 }
 
-pub(crate) fn matchmaking_found_event_data() -> BoxedStrategy<MatchmakingFoundEventData> {
+/// Any valid `MatchmakingFoundEventData`.
+pub fn matchmaking_found_event_data() -> BoxedStrategy<MatchmakingFoundEventData> {
     ((text(), any::<i64>(), extra()),)
         .prop_map(
             |((queue_id, timeout_ms, extra),)| MatchmakingFoundEventData {
@@ -2028,14 +2195,15 @@ pub(crate) fn matchmaking_found_event_data() -> BoxedStrategy<MatchmakingFoundEv
         .boxed()
 }
 
-pub(crate) fn matchmaking_found_update_event_data() -> BoxedStrategy<MatchmakingFoundUpdateEventData>
-{
+/// Any valid `MatchmakingFoundUpdateEventData`.
+pub fn matchmaking_found_update_event_data() -> BoxedStrategy<MatchmakingFoundUpdateEventData> {
     ((any::<i64>(), extra()),)
         .prop_map(|((ready_count, extra),)| MatchmakingFoundUpdateEventData { ready_count, extra })
         .boxed()
 }
 
-pub(crate) fn matchmaking_list_playlist() -> BoxedStrategy<MatchmakingListPlaylist> {
+/// Any valid `MatchmakingListPlaylist`.
+pub fn matchmaking_list_playlist() -> BoxedStrategy<MatchmakingListPlaylist> {
     (
         (
             text(),
@@ -2069,26 +2237,29 @@ pub(crate) fn matchmaking_list_playlist() -> BoxedStrategy<MatchmakingListPlayli
         .boxed()
 }
 
-pub(crate) fn matchmaking_list_ok_response_data() -> BoxedStrategy<MatchmakingListOkResponseData> {
+/// Any valid `MatchmakingListOkResponseData`.
+pub fn matchmaking_list_ok_response_data() -> BoxedStrategy<MatchmakingListOkResponseData> {
     ((vec(matchmaking_list_playlist(), 0..=3), extra()),)
         .prop_map(|((playlists, extra),)| MatchmakingListOkResponseData { playlists, extra })
         .boxed()
 }
 
-pub(crate) fn queue_choice() -> BoxedStrategy<QueueChoice> {
+/// Any valid `QueueChoice`.
+pub fn queue_choice() -> BoxedStrategy<QueueChoice> {
     ((text(), text(), extra()),)
         .prop_map(|((id, version, extra),)| QueueChoice { id, version, extra })
         .boxed()
 }
 
-pub(crate) fn matchmaking_queue_request_data() -> BoxedStrategy<MatchmakingQueueRequestData> {
+/// Any valid `MatchmakingQueueRequestData`.
+pub fn matchmaking_queue_request_data() -> BoxedStrategy<MatchmakingQueueRequestData> {
     ((vec(queue_choice(), 1..=4), extra()),)
         .prop_map(|((queues, extra),)| MatchmakingQueueRequestData { queues, extra })
         .boxed()
 }
 
-pub(crate) fn matchmaking_queue_update_event_data() -> BoxedStrategy<MatchmakingQueueUpdateEventData>
-{
+/// Any valid `MatchmakingQueueUpdateEventData`.
+pub fn matchmaking_queue_update_event_data() -> BoxedStrategy<MatchmakingQueueUpdateEventData> {
     ((any::<i64>(), extra()),)
         .prop_map(
             |((players_queued, extra),)| MatchmakingQueueUpdateEventData {
@@ -2099,14 +2270,15 @@ pub(crate) fn matchmaking_queue_update_event_data() -> BoxedStrategy<Matchmaking
         .boxed()
 }
 
-pub(crate) fn matchmaking_queues_joined_event_data()
--> BoxedStrategy<MatchmakingQueuesJoinedEventData> {
+/// Any valid `MatchmakingQueuesJoinedEventData`.
+pub fn matchmaking_queues_joined_event_data() -> BoxedStrategy<MatchmakingQueuesJoinedEventData> {
     ((vec(text(), 1..=4), extra()),)
         .prop_map(|((queues, extra),)| MatchmakingQueuesJoinedEventData { queues, extra })
         .boxed()
 }
 
-pub(crate) fn messaging_received_source() -> BoxedStrategy<MessagingReceivedSource> {
+/// Any valid `MessagingReceivedSource`.
+pub fn messaging_received_source() -> BoxedStrategy<MessagingReceivedSource> {
     prop_oneof![
         ((user_id(), extra(),),)
             .prop_map(|((user_id, extra),)| MessagingReceivedSource::Player { user_id, extra }),
@@ -2128,7 +2300,8 @@ pub(crate) fn messaging_received_source() -> BoxedStrategy<MessagingReceivedSour
     .boxed()
 }
 
-pub(crate) fn messaging_received_event_data() -> BoxedStrategy<MessagingReceivedEventData> {
+/// Any valid `MessagingReceivedEventData`.
+pub fn messaging_received_event_data() -> BoxedStrategy<MessagingReceivedEventData> {
     ((
         text(),
         messaging_received_source(),
@@ -2148,7 +2321,8 @@ pub(crate) fn messaging_received_event_data() -> BoxedStrategy<MessagingReceived
         .boxed()
 }
 
-pub(crate) fn messaging_send_target() -> BoxedStrategy<MessagingSendTarget> {
+/// Any valid `MessagingSendTarget`.
+pub fn messaging_send_target() -> BoxedStrategy<MessagingSendTarget> {
     prop_oneof![
         ((user_id(), extra(),),)
             .prop_map(|((user_id, extra),)| MessagingSendTarget::Player { user_id, extra }),
@@ -2158,7 +2332,8 @@ pub(crate) fn messaging_send_target() -> BoxedStrategy<MessagingSendTarget> {
     .boxed()
 }
 
-pub(crate) fn messaging_send_request_data() -> BoxedStrategy<MessagingSendRequestData> {
+/// Any valid `MessagingSendRequestData`.
+pub fn messaging_send_request_data() -> BoxedStrategy<MessagingSendRequestData> {
     ((messaging_send_target(), text_of(0, 12), extra()),)
         .prop_map(|((target, message, extra),)| MessagingSendRequestData {
             target,
@@ -2168,8 +2343,8 @@ pub(crate) fn messaging_send_request_data() -> BoxedStrategy<MessagingSendReques
         .boxed()
 }
 
-pub(crate) fn messaging_subscribe_received_since() -> BoxedStrategy<MessagingSubscribeReceivedSince>
-{
+/// Any valid `MessagingSubscribeReceivedSince`.
+pub fn messaging_subscribe_received_since() -> BoxedStrategy<MessagingSubscribeReceivedSince> {
     prop_oneof![
         ((extra(),),).prop_map(|((extra,),)| MessagingSubscribeReceivedSince::FromStart { extra }),
         ((extra(),),).prop_map(|((extra,),)| MessagingSubscribeReceivedSince::Latest { extra }),
@@ -2179,14 +2354,16 @@ pub(crate) fn messaging_subscribe_received_since() -> BoxedStrategy<MessagingSub
     .boxed()
 }
 
-pub(crate) fn messaging_subscribe_received_request_data()
+/// Any valid `MessagingSubscribeReceivedRequestData`.
+pub fn messaging_subscribe_received_request_data()
 -> BoxedStrategy<MessagingSubscribeReceivedRequestData> {
     ((option::of(messaging_subscribe_received_since()), extra()),)
         .prop_map(|((since, extra),)| MessagingSubscribeReceivedRequestData { since, extra })
         .boxed()
 }
 
-pub(crate) fn messaging_subscribe_received_ok_response_data()
+/// Any valid `MessagingSubscribeReceivedOkResponseData`.
+pub fn messaging_subscribe_received_ok_response_data()
 -> BoxedStrategy<MessagingSubscribeReceivedOkResponseData> {
     ((any::<bool>(), extra()),)
         .prop_map(
@@ -2198,80 +2375,92 @@ pub(crate) fn messaging_subscribe_received_ok_response_data()
         .boxed()
 }
 
-pub(crate) fn party_accept_invite_request_data() -> BoxedStrategy<PartyAcceptInviteRequestData> {
+/// Any valid `PartyAcceptInviteRequestData`.
+pub fn party_accept_invite_request_data() -> BoxedStrategy<PartyAcceptInviteRequestData> {
     ((party_id(), extra()),)
         .prop_map(|((party_id, extra),)| PartyAcceptInviteRequestData { party_id, extra })
         .boxed()
 }
 
-pub(crate) fn party_cancel_invite_request_data() -> BoxedStrategy<PartyCancelInviteRequestData> {
+/// Any valid `PartyCancelInviteRequestData`.
+pub fn party_cancel_invite_request_data() -> BoxedStrategy<PartyCancelInviteRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| PartyCancelInviteRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn party_create_ok_response_data() -> BoxedStrategy<PartyCreateOkResponseData> {
+/// Any valid `PartyCreateOkResponseData`.
+pub fn party_create_ok_response_data() -> BoxedStrategy<PartyCreateOkResponseData> {
     ((party_state(), extra()),)
         .prop_map(|((party, extra),)| PartyCreateOkResponseData { party, extra })
         .boxed()
 }
 
-pub(crate) fn party_decline_invite_request_data() -> BoxedStrategy<PartyDeclineInviteRequestData> {
+/// Any valid `PartyDeclineInviteRequestData`.
+pub fn party_decline_invite_request_data() -> BoxedStrategy<PartyDeclineInviteRequestData> {
     ((party_id(), extra()),)
         .prop_map(|((party_id, extra),)| PartyDeclineInviteRequestData { party_id, extra })
         .boxed()
 }
 
-pub(crate) fn party_invite_request_data() -> BoxedStrategy<PartyInviteRequestData> {
+/// Any valid `PartyInviteRequestData`.
+pub fn party_invite_request_data() -> BoxedStrategy<PartyInviteRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| PartyInviteRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn party_invited_event_data() -> BoxedStrategy<PartyInvitedEventData> {
+/// Any valid `PartyInvitedEventData`.
+pub fn party_invited_event_data() -> BoxedStrategy<PartyInvitedEventData> {
     ((party_state(), extra()),)
         .prop_map(|((party, extra),)| PartyInvitedEventData { party, extra })
         .boxed()
 }
 
-pub(crate) fn party_kick_member_request_data() -> BoxedStrategy<PartyKickMemberRequestData> {
+/// Any valid `PartyKickMemberRequestData`.
+pub fn party_kick_member_request_data() -> BoxedStrategy<PartyKickMemberRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| PartyKickMemberRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn party_removed_event_data() -> BoxedStrategy<PartyRemovedEventData> {
+/// Any valid `PartyRemovedEventData`.
+pub fn party_removed_event_data() -> BoxedStrategy<PartyRemovedEventData> {
     ((party_id(), extra()),)
         .prop_map(|((party_id, extra),)| PartyRemovedEventData { party_id, extra })
         .boxed()
 }
 
-pub(crate) fn system_disconnect_request_data() -> BoxedStrategy<SystemDisconnectRequestData> {
+/// Any valid `SystemDisconnectRequestData`.
+pub fn system_disconnect_request_data() -> BoxedStrategy<SystemDisconnectRequestData> {
     ((text(), extra()),)
         .prop_map(|((reason, extra),)| SystemDisconnectRequestData { reason, extra })
         .boxed()
 }
 
-pub(crate) fn system_server_stats_ok_response_data()
--> BoxedStrategy<SystemServerStatsOkResponseData> {
+/// Any valid `SystemServerStatsOkResponseData`.
+pub fn system_server_stats_ok_response_data() -> BoxedStrategy<SystemServerStatsOkResponseData> {
     ((any::<i64>(), extra()),)
         .prop_map(|((user_count, extra),)| SystemServerStatsOkResponseData { user_count, extra })
         .boxed()
 }
 
-pub(crate) fn user_info_request_data() -> BoxedStrategy<UserInfoRequestData> {
+/// Any valid `UserInfoRequestData`.
+pub fn user_info_request_data() -> BoxedStrategy<UserInfoRequestData> {
     ((user_id(), extra()),)
         .prop_map(|((user_id, extra),)| UserInfoRequestData { user_id, extra })
         .boxed()
 }
 
-pub(crate) fn user_report_reason() -> BoxedStrategy<UserReportReason> {
+/// Any valid `UserReportReason`.
+pub fn user_report_reason() -> BoxedStrategy<UserReportReason> {
     ((text(), extra()),)
         .prop_map(|((r#type, extra),)| UserReportReason { r#type, extra })
         .boxed()
 }
 
-pub(crate) fn user_report_request_data() -> BoxedStrategy<UserReportRequestData> {
+/// Any valid `UserReportRequestData`.
+pub fn user_report_request_data() -> BoxedStrategy<UserReportRequestData> {
     ((
         vec(user_id(), 0..=3),
         user_report_reason(),
@@ -2289,27 +2478,29 @@ pub(crate) fn user_report_request_data() -> BoxedStrategy<UserReportRequestData>
         .boxed()
 }
 
-pub(crate) fn user_self_event_data() -> BoxedStrategy<UserSelfEventData> {
+/// Any valid `UserSelfEventData`.
+pub fn user_self_event_data() -> BoxedStrategy<UserSelfEventData> {
     ((private_user(), extra()),)
         .prop_map(|((user, extra),)| UserSelfEventData { user, extra })
         .boxed()
 }
 
-pub(crate) fn user_subscribe_updates_request_data() -> BoxedStrategy<UserSubscribeUpdatesRequestData>
-{
+/// Any valid `UserSubscribeUpdatesRequestData`.
+pub fn user_subscribe_updates_request_data() -> BoxedStrategy<UserSubscribeUpdatesRequestData> {
     ((vec(user_id(), 1..=4), extra()),)
         .prop_map(|((user_ids, extra),)| UserSubscribeUpdatesRequestData { user_ids, extra })
         .boxed()
 }
 
-pub(crate) fn user_unsubscribe_updates_request_data()
--> BoxedStrategy<UserUnsubscribeUpdatesRequestData> {
+/// Any valid `UserUnsubscribeUpdatesRequestData`.
+pub fn user_unsubscribe_updates_request_data() -> BoxedStrategy<UserUnsubscribeUpdatesRequestData> {
     ((vec(user_id(), 1..=4), extra()),)
         .prop_map(|((user_ids, extra),)| UserUnsubscribeUpdatesRequestData { user_ids, extra })
         .boxed()
 }
 
-pub(crate) fn user_update() -> BoxedStrategy<UserUpdate> {
+/// Any valid `UserUpdate`.
+pub fn user_update() -> BoxedStrategy<UserUpdate> {
     (
         (
             option::of(user_id()),
@@ -2354,14 +2545,15 @@ pub(crate) fn user_update() -> BoxedStrategy<UserUpdate> {
         .boxed()
 }
 
-pub(crate) fn user_updated_event_data() -> BoxedStrategy<UserUpdatedEventData> {
+/// Any valid `UserUpdatedEventData`.
+pub fn user_updated_event_data() -> BoxedStrategy<UserUpdatedEventData> {
     ((vec(user_update(), 0..=3), extra()),)
         .prop_map(|((users, extra),)| UserUpdatedEventData { users, extra })
         .boxed()
 }
 
-/// Any `autohost/addPlayer` request.
-pub(crate) fn autohost_add_player_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/addPlayer` request.
+pub fn autohost_add_player_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_add_player_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostAddPlayerRequest(AutohostAddPlayerRequest { message_id, data })
@@ -2369,8 +2561,8 @@ pub(crate) fn autohost_add_player_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/addPlayer` response.
-pub(crate) fn autohost_add_player_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/addPlayer` response.
+pub fn autohost_add_player_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2384,8 +2576,8 @@ pub(crate) fn autohost_add_player_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/installEngine` request.
-pub(crate) fn autohost_install_engine_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/installEngine` request.
+pub fn autohost_install_engine_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_install_engine_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostInstallEngineRequest(AutohostInstallEngineRequest { message_id, data })
@@ -2393,8 +2585,8 @@ pub(crate) fn autohost_install_engine_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/installEngine` response.
-pub(crate) fn autohost_install_engine_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/installEngine` response.
+pub fn autohost_install_engine_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2411,8 +2603,8 @@ pub(crate) fn autohost_install_engine_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/kickPlayer` request.
-pub(crate) fn autohost_kick_player_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/kickPlayer` request.
+pub fn autohost_kick_player_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_kick_player_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostKickPlayerRequest(AutohostKickPlayerRequest { message_id, data })
@@ -2420,8 +2612,8 @@ pub(crate) fn autohost_kick_player_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/kickPlayer` response.
-pub(crate) fn autohost_kick_player_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/kickPlayer` response.
+pub fn autohost_kick_player_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2435,8 +2627,8 @@ pub(crate) fn autohost_kick_player_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/kill` request.
-pub(crate) fn autohost_kill_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/kill` request.
+pub fn autohost_kill_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_kill_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostKillRequest(AutohostKillRequest { message_id, data })
@@ -2444,8 +2636,8 @@ pub(crate) fn autohost_kill_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/kill` response.
-pub(crate) fn autohost_kill_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/kill` response.
+pub fn autohost_kill_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2459,8 +2651,8 @@ pub(crate) fn autohost_kill_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/mutePlayer` request.
-pub(crate) fn autohost_mute_player_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/mutePlayer` request.
+pub fn autohost_mute_player_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_mute_player_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostMutePlayerRequest(AutohostMutePlayerRequest { message_id, data })
@@ -2468,8 +2660,8 @@ pub(crate) fn autohost_mute_player_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/mutePlayer` response.
-pub(crate) fn autohost_mute_player_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/mutePlayer` response.
+pub fn autohost_mute_player_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2483,8 +2675,8 @@ pub(crate) fn autohost_mute_player_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/sendCommand` request.
-pub(crate) fn autohost_send_command_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/sendCommand` request.
+pub fn autohost_send_command_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_send_command_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostSendCommandRequest(AutohostSendCommandRequest { message_id, data })
@@ -2492,8 +2684,8 @@ pub(crate) fn autohost_send_command_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/sendCommand` response.
-pub(crate) fn autohost_send_command_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/sendCommand` response.
+pub fn autohost_send_command_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2507,8 +2699,8 @@ pub(crate) fn autohost_send_command_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/sendMessage` request.
-pub(crate) fn autohost_send_message_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/sendMessage` request.
+pub fn autohost_send_message_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_send_message_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostSendMessageRequest(AutohostSendMessageRequest { message_id, data })
@@ -2516,8 +2708,8 @@ pub(crate) fn autohost_send_message_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/sendMessage` response.
-pub(crate) fn autohost_send_message_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/sendMessage` response.
+pub fn autohost_send_message_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2531,8 +2723,8 @@ pub(crate) fn autohost_send_message_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/specPlayers` request.
-pub(crate) fn autohost_spec_players_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/specPlayers` request.
+pub fn autohost_spec_players_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_spec_players_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostSpecPlayersRequest(AutohostSpecPlayersRequest { message_id, data })
@@ -2540,8 +2732,8 @@ pub(crate) fn autohost_spec_players_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/specPlayers` response.
-pub(crate) fn autohost_spec_players_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/specPlayers` response.
+pub fn autohost_spec_players_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2555,8 +2747,8 @@ pub(crate) fn autohost_spec_players_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/start` request.
-pub(crate) fn autohost_start_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/start` request.
+pub fn autohost_start_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_start_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostStartRequest(AutohostStartRequest { message_id, data })
@@ -2564,8 +2756,8 @@ pub(crate) fn autohost_start_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/start` response.
-pub(crate) fn autohost_start_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/start` response.
+pub fn autohost_start_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2579,8 +2771,8 @@ pub(crate) fn autohost_start_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/status` event.
-pub(crate) fn autohost_status_event() -> BoxedStrategy<Command> {
+/// Any valid `autohost/status` event.
+pub fn autohost_status_event() -> BoxedStrategy<Command> {
     (message_id(), autohost_status_event_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostStatusEvent(AutohostStatusEvent { message_id, data })
@@ -2588,8 +2780,8 @@ pub(crate) fn autohost_status_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/subscribeUpdates` request.
-pub(crate) fn autohost_subscribe_updates_request() -> BoxedStrategy<Command> {
+/// Any valid `autohost/subscribeUpdates` request.
+pub fn autohost_subscribe_updates_request() -> BoxedStrategy<Command> {
     (message_id(), autohost_subscribe_updates_request_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostSubscribeUpdatesRequest(AutohostSubscribeUpdatesRequest {
@@ -2600,8 +2792,8 @@ pub(crate) fn autohost_subscribe_updates_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/subscribeUpdates` response.
-pub(crate) fn autohost_subscribe_updates_response() -> BoxedStrategy<Command> {
+/// Any valid `autohost/subscribeUpdates` response.
+pub fn autohost_subscribe_updates_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2618,8 +2810,8 @@ pub(crate) fn autohost_subscribe_updates_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `autohost/update` event.
-pub(crate) fn autohost_update_event() -> BoxedStrategy<Command> {
+/// Any valid `autohost/update` event.
+pub fn autohost_update_event() -> BoxedStrategy<Command> {
     (message_id(), autohost_update_event_data())
         .prop_map(|(message_id, data)| {
             Command::AutohostUpdateEvent(AutohostUpdateEvent { message_id, data })
@@ -2627,8 +2819,8 @@ pub(crate) fn autohost_update_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `battle/ended` event.
-pub(crate) fn battle_ended_event() -> BoxedStrategy<Command> {
+/// Any valid `battle/ended` event.
+pub fn battle_ended_event() -> BoxedStrategy<Command> {
     (message_id(), battle_ended_event_data())
         .prop_map(|(message_id, data)| {
             Command::BattleEndedEvent(BattleEndedEvent { message_id, data })
@@ -2636,8 +2828,8 @@ pub(crate) fn battle_ended_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `battle/start` request.
-pub(crate) fn battle_start_request() -> BoxedStrategy<Command> {
+/// Any valid `battle/start` request.
+pub fn battle_start_request() -> BoxedStrategy<Command> {
     (message_id(), private_battle())
         .prop_map(|(message_id, data)| {
             Command::BattleStartRequest(BattleStartRequest { message_id, data })
@@ -2645,8 +2837,8 @@ pub(crate) fn battle_start_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `battle/start` response.
-pub(crate) fn battle_start_response() -> BoxedStrategy<Command> {
+/// Any valid `battle/start` response.
+pub fn battle_start_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2660,8 +2852,8 @@ pub(crate) fn battle_start_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/accept` request.
-pub(crate) fn clan_accept_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/accept` request.
+pub fn clan_accept_request() -> BoxedStrategy<Command> {
     (message_id(), clan_accept_request_data())
         .prop_map(|(message_id, data)| {
             Command::ClanAcceptRequest(ClanAcceptRequest { message_id, data })
@@ -2669,8 +2861,8 @@ pub(crate) fn clan_accept_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/accept` response.
-pub(crate) fn clan_accept_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/accept` response.
+pub fn clan_accept_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2684,8 +2876,8 @@ pub(crate) fn clan_accept_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/cancel` request.
-pub(crate) fn clan_cancel_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/cancel` request.
+pub fn clan_cancel_request() -> BoxedStrategy<Command> {
     (message_id(), clan_cancel_request_data())
         .prop_map(|(message_id, data)| {
             Command::ClanCancelRequest(ClanCancelRequest { message_id, data })
@@ -2693,8 +2885,8 @@ pub(crate) fn clan_cancel_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/cancel` response.
-pub(crate) fn clan_cancel_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/cancel` response.
+pub fn clan_cancel_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2708,8 +2900,8 @@ pub(crate) fn clan_cancel_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/create` request.
-pub(crate) fn clan_create_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/create` request.
+pub fn clan_create_request() -> BoxedStrategy<Command> {
     (message_id(), clan_updateable_data())
         .prop_map(|(message_id, data)| {
             Command::ClanCreateRequest(ClanCreateRequest { message_id, data })
@@ -2717,8 +2909,8 @@ pub(crate) fn clan_create_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/create` response.
-pub(crate) fn clan_create_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/create` response.
+pub fn clan_create_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2732,8 +2924,8 @@ pub(crate) fn clan_create_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/decline` request.
-pub(crate) fn clan_decline_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/decline` request.
+pub fn clan_decline_request() -> BoxedStrategy<Command> {
     (message_id(), clan_decline_request_data())
         .prop_map(|(message_id, data)| {
             Command::ClanDeclineRequest(ClanDeclineRequest { message_id, data })
@@ -2741,8 +2933,8 @@ pub(crate) fn clan_decline_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/decline` response.
-pub(crate) fn clan_decline_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/decline` response.
+pub fn clan_decline_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2756,15 +2948,15 @@ pub(crate) fn clan_decline_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/delete` request.
-pub(crate) fn clan_delete_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/delete` request.
+pub fn clan_delete_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::ClanDeleteRequest(ClanDeleteRequest { message_id }))
         .boxed()
 }
 
-/// Any `clan/delete` response.
-pub(crate) fn clan_delete_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/delete` response.
+pub fn clan_delete_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2778,8 +2970,8 @@ pub(crate) fn clan_delete_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/deleted` event.
-pub(crate) fn clan_deleted_event() -> BoxedStrategy<Command> {
+/// Any valid `clan/deleted` event.
+pub fn clan_deleted_event() -> BoxedStrategy<Command> {
     (message_id(), clan_deleted_event_data())
         .prop_map(|(message_id, data)| {
             Command::ClanDeletedEvent(ClanDeletedEvent { message_id, data })
@@ -2787,8 +2979,8 @@ pub(crate) fn clan_deleted_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/invite` request.
-pub(crate) fn clan_invite_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/invite` request.
+pub fn clan_invite_request() -> BoxedStrategy<Command> {
     (message_id(), clan_invite_request_data())
         .prop_map(|(message_id, data)| {
             Command::ClanInviteRequest(ClanInviteRequest { message_id, data })
@@ -2796,8 +2988,8 @@ pub(crate) fn clan_invite_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/invite` response.
-pub(crate) fn clan_invite_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/invite` response.
+pub fn clan_invite_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2811,8 +3003,8 @@ pub(crate) fn clan_invite_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/invited` event.
-pub(crate) fn clan_invited_event() -> BoxedStrategy<Command> {
+/// Any valid `clan/invited` event.
+pub fn clan_invited_event() -> BoxedStrategy<Command> {
     (message_id(), clan_updateable_base_data())
         .prop_map(|(message_id, data)| {
             Command::ClanInvitedEvent(ClanInvitedEvent { message_id, data })
@@ -2820,8 +3012,8 @@ pub(crate) fn clan_invited_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/kick` request.
-pub(crate) fn clan_kick_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/kick` request.
+pub fn clan_kick_request() -> BoxedStrategy<Command> {
     (message_id(), clan_kick_request_data())
         .prop_map(|(message_id, data)| {
             Command::ClanKickRequest(ClanKickRequest { message_id, data })
@@ -2829,8 +3021,8 @@ pub(crate) fn clan_kick_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/kick` response.
-pub(crate) fn clan_kick_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/kick` response.
+pub fn clan_kick_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2844,8 +3036,8 @@ pub(crate) fn clan_kick_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/kicked` event.
-pub(crate) fn clan_kicked_event() -> BoxedStrategy<Command> {
+/// Any valid `clan/kicked` event.
+pub fn clan_kicked_event() -> BoxedStrategy<Command> {
     (message_id(), clan_kicked_event_data())
         .prop_map(|(message_id, data)| {
             Command::ClanKickedEvent(ClanKickedEvent { message_id, data })
@@ -2853,15 +3045,15 @@ pub(crate) fn clan_kicked_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/leave` request.
-pub(crate) fn clan_leave_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/leave` request.
+pub fn clan_leave_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::ClanLeaveRequest(ClanLeaveRequest { message_id }))
         .boxed()
 }
 
-/// Any `clan/leave` response.
-pub(crate) fn clan_leave_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/leave` response.
+pub fn clan_leave_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2875,8 +3067,8 @@ pub(crate) fn clan_leave_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/roleChanged` event.
-pub(crate) fn clan_role_changed_event() -> BoxedStrategy<Command> {
+/// Any valid `clan/roleChanged` event.
+pub fn clan_role_changed_event() -> BoxedStrategy<Command> {
     (message_id(), clan_role_changed_event_data())
         .prop_map(|(message_id, data)| {
             Command::ClanRoleChangedEvent(ClanRoleChangedEvent { message_id, data })
@@ -2884,8 +3076,8 @@ pub(crate) fn clan_role_changed_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/setRole` request.
-pub(crate) fn clan_set_role_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/setRole` request.
+pub fn clan_set_role_request() -> BoxedStrategy<Command> {
     (message_id(), clan_set_role_request_data())
         .prop_map(|(message_id, data)| {
             Command::ClanSetRoleRequest(ClanSetRoleRequest { message_id, data })
@@ -2893,8 +3085,8 @@ pub(crate) fn clan_set_role_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/setRole` response.
-pub(crate) fn clan_set_role_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/setRole` response.
+pub fn clan_set_role_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2908,8 +3100,8 @@ pub(crate) fn clan_set_role_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/update` request.
-pub(crate) fn clan_update_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/update` request.
+pub fn clan_update_request() -> BoxedStrategy<Command> {
     (message_id(), clan_updateable_data())
         .prop_map(|(message_id, data)| {
             Command::ClanUpdateRequest(ClanUpdateRequest { message_id, data })
@@ -2917,8 +3109,8 @@ pub(crate) fn clan_update_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/update` response.
-pub(crate) fn clan_update_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/update` response.
+pub fn clan_update_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2932,8 +3124,8 @@ pub(crate) fn clan_update_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/updated` event.
-pub(crate) fn clan_updated_event() -> BoxedStrategy<Command> {
+/// Any valid `clan/updated` event.
+pub fn clan_updated_event() -> BoxedStrategy<Command> {
     (message_id(), clan_updateable_data())
         .prop_map(|(message_id, data)| {
             Command::ClanUpdatedEvent(ClanUpdatedEvent { message_id, data })
@@ -2941,8 +3133,8 @@ pub(crate) fn clan_updated_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/view` request.
-pub(crate) fn clan_view_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/view` request.
+pub fn clan_view_request() -> BoxedStrategy<Command> {
     (message_id(), clan_view_request_data())
         .prop_map(|(message_id, data)| {
             Command::ClanViewRequest(ClanViewRequest { message_id, data })
@@ -2950,8 +3142,8 @@ pub(crate) fn clan_view_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/view` response.
-pub(crate) fn clan_view_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/view` response.
+pub fn clan_view_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2965,15 +3157,15 @@ pub(crate) fn clan_view_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `clan/viewList` request.
-pub(crate) fn clan_view_list_request() -> BoxedStrategy<Command> {
+/// Any valid `clan/viewList` request.
+pub fn clan_view_list_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::ClanViewListRequest(ClanViewListRequest { message_id }))
         .boxed()
 }
 
-/// Any `clan/viewList` response.
-pub(crate) fn clan_view_list_response() -> BoxedStrategy<Command> {
+/// Any valid `clan/viewList` response.
+pub fn clan_view_list_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -2987,8 +3179,8 @@ pub(crate) fn clan_view_list_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/acceptRequest` request.
-pub(crate) fn friend_accept_request_request() -> BoxedStrategy<Command> {
+/// Any valid `friend/acceptRequest` request.
+pub fn friend_accept_request_request() -> BoxedStrategy<Command> {
     (message_id(), friend_accept_request_request_data())
         .prop_map(|(message_id, data)| {
             Command::FriendAcceptRequestRequest(FriendAcceptRequestRequest { message_id, data })
@@ -2996,8 +3188,8 @@ pub(crate) fn friend_accept_request_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/acceptRequest` response.
-pub(crate) fn friend_accept_request_response() -> BoxedStrategy<Command> {
+/// Any valid `friend/acceptRequest` response.
+pub fn friend_accept_request_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3011,8 +3203,8 @@ pub(crate) fn friend_accept_request_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/cancelRequest` request.
-pub(crate) fn friend_cancel_request_request() -> BoxedStrategy<Command> {
+/// Any valid `friend/cancelRequest` request.
+pub fn friend_cancel_request_request() -> BoxedStrategy<Command> {
     (message_id(), friend_cancel_request_request_data())
         .prop_map(|(message_id, data)| {
             Command::FriendCancelRequestRequest(FriendCancelRequestRequest { message_id, data })
@@ -3020,8 +3212,8 @@ pub(crate) fn friend_cancel_request_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/cancelRequest` response.
-pub(crate) fn friend_cancel_request_response() -> BoxedStrategy<Command> {
+/// Any valid `friend/cancelRequest` response.
+pub fn friend_cancel_request_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3035,15 +3227,15 @@ pub(crate) fn friend_cancel_request_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/list` request.
-pub(crate) fn friend_list_request() -> BoxedStrategy<Command> {
+/// Any valid `friend/list` request.
+pub fn friend_list_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::FriendListRequest(FriendListRequest { message_id }))
         .boxed()
 }
 
-/// Any `friend/list` response.
-pub(crate) fn friend_list_response() -> BoxedStrategy<Command> {
+/// Any valid `friend/list` response.
+pub fn friend_list_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3057,8 +3249,8 @@ pub(crate) fn friend_list_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/rejectRequest` request.
-pub(crate) fn friend_reject_request_request() -> BoxedStrategy<Command> {
+/// Any valid `friend/rejectRequest` request.
+pub fn friend_reject_request_request() -> BoxedStrategy<Command> {
     (message_id(), friend_reject_request_request_data())
         .prop_map(|(message_id, data)| {
             Command::FriendRejectRequestRequest(FriendRejectRequestRequest { message_id, data })
@@ -3066,8 +3258,8 @@ pub(crate) fn friend_reject_request_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/rejectRequest` response.
-pub(crate) fn friend_reject_request_response() -> BoxedStrategy<Command> {
+/// Any valid `friend/rejectRequest` response.
+pub fn friend_reject_request_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3081,8 +3273,8 @@ pub(crate) fn friend_reject_request_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/remove` request.
-pub(crate) fn friend_remove_request() -> BoxedStrategy<Command> {
+/// Any valid `friend/remove` request.
+pub fn friend_remove_request() -> BoxedStrategy<Command> {
     (message_id(), friend_remove_request_data())
         .prop_map(|(message_id, data)| {
             Command::FriendRemoveRequest(FriendRemoveRequest { message_id, data })
@@ -3090,8 +3282,8 @@ pub(crate) fn friend_remove_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/remove` response.
-pub(crate) fn friend_remove_response() -> BoxedStrategy<Command> {
+/// Any valid `friend/remove` response.
+pub fn friend_remove_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3105,8 +3297,8 @@ pub(crate) fn friend_remove_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/removed` event.
-pub(crate) fn friend_removed_event() -> BoxedStrategy<Command> {
+/// Any valid `friend/removed` event.
+pub fn friend_removed_event() -> BoxedStrategy<Command> {
     (message_id(), friend_removed_event_data())
         .prop_map(|(message_id, data)| {
             Command::FriendRemovedEvent(FriendRemovedEvent { message_id, data })
@@ -3114,8 +3306,8 @@ pub(crate) fn friend_removed_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/requestAccepted` event.
-pub(crate) fn friend_request_accepted_event() -> BoxedStrategy<Command> {
+/// Any valid `friend/requestAccepted` event.
+pub fn friend_request_accepted_event() -> BoxedStrategy<Command> {
     (message_id(), friend_request_accepted_event_data())
         .prop_map(|(message_id, data)| {
             Command::FriendRequestAcceptedEvent(FriendRequestAcceptedEvent { message_id, data })
@@ -3123,8 +3315,8 @@ pub(crate) fn friend_request_accepted_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/requestCancelled` event.
-pub(crate) fn friend_request_cancelled_event() -> BoxedStrategy<Command> {
+/// Any valid `friend/requestCancelled` event.
+pub fn friend_request_cancelled_event() -> BoxedStrategy<Command> {
     (message_id(), friend_request_cancelled_event_data())
         .prop_map(|(message_id, data)| {
             Command::FriendRequestCancelledEvent(FriendRequestCancelledEvent { message_id, data })
@@ -3132,8 +3324,8 @@ pub(crate) fn friend_request_cancelled_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/requestReceived` event.
-pub(crate) fn friend_request_received_event() -> BoxedStrategy<Command> {
+/// Any valid `friend/requestReceived` event.
+pub fn friend_request_received_event() -> BoxedStrategy<Command> {
     (message_id(), friend_request_received_event_data())
         .prop_map(|(message_id, data)| {
             Command::FriendRequestReceivedEvent(FriendRequestReceivedEvent { message_id, data })
@@ -3141,8 +3333,8 @@ pub(crate) fn friend_request_received_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/requestRejected` event.
-pub(crate) fn friend_request_rejected_event() -> BoxedStrategy<Command> {
+/// Any valid `friend/requestRejected` event.
+pub fn friend_request_rejected_event() -> BoxedStrategy<Command> {
     (message_id(), friend_request_rejected_event_data())
         .prop_map(|(message_id, data)| {
             Command::FriendRequestRejectedEvent(FriendRequestRejectedEvent { message_id, data })
@@ -3150,8 +3342,8 @@ pub(crate) fn friend_request_rejected_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/sendRequest` request.
-pub(crate) fn friend_send_request_request() -> BoxedStrategy<Command> {
+/// Any valid `friend/sendRequest` request.
+pub fn friend_send_request_request() -> BoxedStrategy<Command> {
     (message_id(), friend_send_request_request_data())
         .prop_map(|(message_id, data)| {
             Command::FriendSendRequestRequest(FriendSendRequestRequest { message_id, data })
@@ -3159,8 +3351,8 @@ pub(crate) fn friend_send_request_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `friend/sendRequest` response.
-pub(crate) fn friend_send_request_response() -> BoxedStrategy<Command> {
+/// Any valid `friend/sendRequest` response.
+pub fn friend_send_request_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3174,8 +3366,8 @@ pub(crate) fn friend_send_request_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/addBot` request.
-pub(crate) fn lobby_add_bot_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/addBot` request.
+pub fn lobby_add_bot_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_add_bot_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyAddBotRequest(LobbyAddBotRequest { message_id, data })
@@ -3183,8 +3375,8 @@ pub(crate) fn lobby_add_bot_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/addBot` response.
-pub(crate) fn lobby_add_bot_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/addBot` response.
+pub fn lobby_add_bot_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3198,8 +3390,8 @@ pub(crate) fn lobby_add_bot_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/appointBoss` request.
-pub(crate) fn lobby_appoint_boss_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/appointBoss` request.
+pub fn lobby_appoint_boss_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_appoint_boss_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyAppointBossRequest(LobbyAppointBossRequest { message_id, data })
@@ -3207,8 +3399,8 @@ pub(crate) fn lobby_appoint_boss_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/appointBoss` response.
-pub(crate) fn lobby_appoint_boss_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/appointBoss` response.
+pub fn lobby_appoint_boss_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3222,8 +3414,8 @@ pub(crate) fn lobby_appoint_boss_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/create` request.
-pub(crate) fn lobby_create_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/create` request.
+pub fn lobby_create_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_create_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyCreateRequest(LobbyCreateRequest { message_id, data })
@@ -3231,8 +3423,8 @@ pub(crate) fn lobby_create_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/create` response.
-pub(crate) fn lobby_create_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/create` response.
+pub fn lobby_create_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3246,8 +3438,8 @@ pub(crate) fn lobby_create_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/join` request.
-pub(crate) fn lobby_join_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/join` request.
+pub fn lobby_join_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_join_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyJoinRequest(LobbyJoinRequest { message_id, data })
@@ -3255,8 +3447,8 @@ pub(crate) fn lobby_join_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/join` response.
-pub(crate) fn lobby_join_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/join` response.
+pub fn lobby_join_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3270,8 +3462,8 @@ pub(crate) fn lobby_join_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/joinAllyTeam` request.
-pub(crate) fn lobby_join_ally_team_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/joinAllyTeam` request.
+pub fn lobby_join_ally_team_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_join_ally_team_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyJoinAllyTeamRequest(LobbyJoinAllyTeamRequest { message_id, data })
@@ -3279,8 +3471,8 @@ pub(crate) fn lobby_join_ally_team_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/joinAllyTeam` response.
-pub(crate) fn lobby_join_ally_team_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/joinAllyTeam` response.
+pub fn lobby_join_ally_team_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3294,8 +3486,8 @@ pub(crate) fn lobby_join_ally_team_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/joinBattle` request.
-pub(crate) fn lobby_join_battle_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/joinBattle` request.
+pub fn lobby_join_battle_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| {
             Command::LobbyJoinBattleRequest(LobbyJoinBattleRequest { message_id })
@@ -3303,8 +3495,8 @@ pub(crate) fn lobby_join_battle_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/joinBattle` response.
-pub(crate) fn lobby_join_battle_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/joinBattle` response.
+pub fn lobby_join_battle_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3318,15 +3510,15 @@ pub(crate) fn lobby_join_battle_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/joinQueue` request.
-pub(crate) fn lobby_join_queue_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/joinQueue` request.
+pub fn lobby_join_queue_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::LobbyJoinQueueRequest(LobbyJoinQueueRequest { message_id }))
         .boxed()
 }
 
-/// Any `lobby/joinQueue` response.
-pub(crate) fn lobby_join_queue_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/joinQueue` response.
+pub fn lobby_join_queue_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3340,8 +3532,8 @@ pub(crate) fn lobby_join_queue_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/kickban` request.
-pub(crate) fn lobby_kickban_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/kickban` request.
+pub fn lobby_kickban_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_kickban_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyKickbanRequest(LobbyKickbanRequest { message_id, data })
@@ -3349,8 +3541,8 @@ pub(crate) fn lobby_kickban_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/kickban` response.
-pub(crate) fn lobby_kickban_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/kickban` response.
+pub fn lobby_kickban_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3364,15 +3556,15 @@ pub(crate) fn lobby_kickban_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/leave` request.
-pub(crate) fn lobby_leave_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/leave` request.
+pub fn lobby_leave_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::LobbyLeaveRequest(LobbyLeaveRequest { message_id }))
         .boxed()
 }
 
-/// Any `lobby/leave` response.
-pub(crate) fn lobby_leave_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/leave` response.
+pub fn lobby_leave_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3386,15 +3578,15 @@ pub(crate) fn lobby_leave_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/left` event.
-pub(crate) fn lobby_left_event() -> BoxedStrategy<Command> {
+/// Any valid `lobby/left` event.
+pub fn lobby_left_event() -> BoxedStrategy<Command> {
     (message_id(), lobby_left_event_data())
         .prop_map(|(message_id, data)| Command::LobbyLeftEvent(LobbyLeftEvent { message_id, data }))
         .boxed()
 }
 
-/// Any `lobby/listReset` event.
-pub(crate) fn lobby_list_reset_event() -> BoxedStrategy<Command> {
+/// Any valid `lobby/listReset` event.
+pub fn lobby_list_reset_event() -> BoxedStrategy<Command> {
     (message_id(), lobby_list_reset_event_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyListResetEvent(LobbyListResetEvent { message_id, data })
@@ -3402,8 +3594,8 @@ pub(crate) fn lobby_list_reset_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/listUpdated` event.
-pub(crate) fn lobby_list_updated_event() -> BoxedStrategy<Command> {
+/// Any valid `lobby/listUpdated` event.
+pub fn lobby_list_updated_event() -> BoxedStrategy<Command> {
     (message_id(), lobby_list_updated_event_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyListUpdatedEvent(LobbyListUpdatedEvent { message_id, data })
@@ -3411,8 +3603,8 @@ pub(crate) fn lobby_list_updated_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/removeBot` request.
-pub(crate) fn lobby_remove_bot_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/removeBot` request.
+pub fn lobby_remove_bot_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_remove_bot_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyRemoveBotRequest(LobbyRemoveBotRequest { message_id, data })
@@ -3420,8 +3612,8 @@ pub(crate) fn lobby_remove_bot_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/removeBot` response.
-pub(crate) fn lobby_remove_bot_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/removeBot` response.
+pub fn lobby_remove_bot_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3435,15 +3627,15 @@ pub(crate) fn lobby_remove_bot_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/spectate` request.
-pub(crate) fn lobby_spectate_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/spectate` request.
+pub fn lobby_spectate_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::LobbySpectateRequest(LobbySpectateRequest { message_id }))
         .boxed()
 }
 
-/// Any `lobby/spectate` response.
-pub(crate) fn lobby_spectate_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/spectate` response.
+pub fn lobby_spectate_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3457,8 +3649,8 @@ pub(crate) fn lobby_spectate_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/startBattle` request.
-pub(crate) fn lobby_start_battle_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/startBattle` request.
+pub fn lobby_start_battle_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| {
             Command::LobbyStartBattleRequest(LobbyStartBattleRequest { message_id })
@@ -3466,8 +3658,8 @@ pub(crate) fn lobby_start_battle_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/startBattle` response.
-pub(crate) fn lobby_start_battle_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/startBattle` response.
+pub fn lobby_start_battle_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3481,8 +3673,8 @@ pub(crate) fn lobby_start_battle_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/subscribeList` request.
-pub(crate) fn lobby_subscribe_list_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/subscribeList` request.
+pub fn lobby_subscribe_list_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| {
             Command::LobbySubscribeListRequest(LobbySubscribeListRequest { message_id })
@@ -3490,8 +3682,8 @@ pub(crate) fn lobby_subscribe_list_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/subscribeList` response.
-pub(crate) fn lobby_subscribe_list_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/subscribeList` response.
+pub fn lobby_subscribe_list_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3505,8 +3697,8 @@ pub(crate) fn lobby_subscribe_list_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/unboss` request.
-pub(crate) fn lobby_unboss_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/unboss` request.
+pub fn lobby_unboss_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_unboss_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyUnbossRequest(LobbyUnbossRequest { message_id, data })
@@ -3514,8 +3706,8 @@ pub(crate) fn lobby_unboss_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/unboss` response.
-pub(crate) fn lobby_unboss_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/unboss` response.
+pub fn lobby_unboss_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3529,8 +3721,8 @@ pub(crate) fn lobby_unboss_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/unsubscribeList` request.
-pub(crate) fn lobby_unsubscribe_list_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/unsubscribeList` request.
+pub fn lobby_unsubscribe_list_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| {
             Command::LobbyUnsubscribeListRequest(LobbyUnsubscribeListRequest { message_id })
@@ -3538,8 +3730,8 @@ pub(crate) fn lobby_unsubscribe_list_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/unsubscribeList` response.
-pub(crate) fn lobby_unsubscribe_list_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/unsubscribeList` response.
+pub fn lobby_unsubscribe_list_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3556,8 +3748,8 @@ pub(crate) fn lobby_unsubscribe_list_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/update` request.
-pub(crate) fn lobby_update_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/update` request.
+pub fn lobby_update_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_update_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyUpdateRequest(LobbyUpdateRequest { message_id, data })
@@ -3565,8 +3757,8 @@ pub(crate) fn lobby_update_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/update` response.
-pub(crate) fn lobby_update_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/update` response.
+pub fn lobby_update_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3580,8 +3772,8 @@ pub(crate) fn lobby_update_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/updateBot` request.
-pub(crate) fn lobby_update_bot_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/updateBot` request.
+pub fn lobby_update_bot_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_update_bot_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyUpdateBotRequest(LobbyUpdateBotRequest { message_id, data })
@@ -3589,8 +3781,8 @@ pub(crate) fn lobby_update_bot_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/updateBot` response.
-pub(crate) fn lobby_update_bot_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/updateBot` response.
+pub fn lobby_update_bot_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3604,8 +3796,8 @@ pub(crate) fn lobby_update_bot_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/updateClientStatus` request.
-pub(crate) fn lobby_update_client_status_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/updateClientStatus` request.
+pub fn lobby_update_client_status_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_update_client_status_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyUpdateClientStatusRequest(LobbyUpdateClientStatusRequest {
@@ -3616,8 +3808,8 @@ pub(crate) fn lobby_update_client_status_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/updateClientStatus` response.
-pub(crate) fn lobby_update_client_status_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/updateClientStatus` response.
+pub fn lobby_update_client_status_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3634,8 +3826,8 @@ pub(crate) fn lobby_update_client_status_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/updated` event.
-pub(crate) fn lobby_updated_event() -> BoxedStrategy<Command> {
+/// Any valid `lobby/updated` event.
+pub fn lobby_updated_event() -> BoxedStrategy<Command> {
     (message_id(), lobby_updated_event_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyUpdatedEvent(LobbyUpdatedEvent { message_id, data })
@@ -3643,8 +3835,8 @@ pub(crate) fn lobby_updated_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/voteEnded` event.
-pub(crate) fn lobby_vote_ended_event() -> BoxedStrategy<Command> {
+/// Any valid `lobby/voteEnded` event.
+pub fn lobby_vote_ended_event() -> BoxedStrategy<Command> {
     (message_id(), lobby_vote_ended_event_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyVoteEndedEvent(LobbyVoteEndedEvent { message_id, data })
@@ -3652,8 +3844,8 @@ pub(crate) fn lobby_vote_ended_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/voteSubmit` request.
-pub(crate) fn lobby_vote_submit_request() -> BoxedStrategy<Command> {
+/// Any valid `lobby/voteSubmit` request.
+pub fn lobby_vote_submit_request() -> BoxedStrategy<Command> {
     (message_id(), lobby_vote_submit_request_data())
         .prop_map(|(message_id, data)| {
             Command::LobbyVoteSubmitRequest(LobbyVoteSubmitRequest { message_id, data })
@@ -3661,8 +3853,8 @@ pub(crate) fn lobby_vote_submit_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `lobby/voteSubmit` response.
-pub(crate) fn lobby_vote_submit_response() -> BoxedStrategy<Command> {
+/// Any valid `lobby/voteSubmit` response.
+pub fn lobby_vote_submit_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3676,8 +3868,8 @@ pub(crate) fn lobby_vote_submit_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/cancel` request.
-pub(crate) fn matchmaking_cancel_request() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/cancel` request.
+pub fn matchmaking_cancel_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| {
             Command::MatchmakingCancelRequest(MatchmakingCancelRequest { message_id })
@@ -3685,8 +3877,8 @@ pub(crate) fn matchmaking_cancel_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/cancel` response.
-pub(crate) fn matchmaking_cancel_response() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/cancel` response.
+pub fn matchmaking_cancel_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3700,8 +3892,8 @@ pub(crate) fn matchmaking_cancel_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/cancelled` event.
-pub(crate) fn matchmaking_cancelled_event() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/cancelled` event.
+pub fn matchmaking_cancelled_event() -> BoxedStrategy<Command> {
     (message_id(), matchmaking_cancelled_event_data())
         .prop_map(|(message_id, data)| {
             Command::MatchmakingCancelledEvent(MatchmakingCancelledEvent { message_id, data })
@@ -3709,8 +3901,8 @@ pub(crate) fn matchmaking_cancelled_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/found` event.
-pub(crate) fn matchmaking_found_event() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/found` event.
+pub fn matchmaking_found_event() -> BoxedStrategy<Command> {
     (message_id(), matchmaking_found_event_data())
         .prop_map(|(message_id, data)| {
             Command::MatchmakingFoundEvent(MatchmakingFoundEvent { message_id, data })
@@ -3718,8 +3910,8 @@ pub(crate) fn matchmaking_found_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/foundUpdate` event.
-pub(crate) fn matchmaking_found_update_event() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/foundUpdate` event.
+pub fn matchmaking_found_update_event() -> BoxedStrategy<Command> {
     (message_id(), matchmaking_found_update_event_data())
         .prop_map(|(message_id, data)| {
             Command::MatchmakingFoundUpdateEvent(MatchmakingFoundUpdateEvent { message_id, data })
@@ -3727,8 +3919,8 @@ pub(crate) fn matchmaking_found_update_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/list` request.
-pub(crate) fn matchmaking_list_request() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/list` request.
+pub fn matchmaking_list_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| {
             Command::MatchmakingListRequest(MatchmakingListRequest { message_id })
@@ -3736,8 +3928,8 @@ pub(crate) fn matchmaking_list_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/list` response.
-pub(crate) fn matchmaking_list_response() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/list` response.
+pub fn matchmaking_list_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3751,15 +3943,15 @@ pub(crate) fn matchmaking_list_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/lost` event.
-pub(crate) fn matchmaking_lost_event() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/lost` event.
+pub fn matchmaking_lost_event() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::MatchmakingLostEvent(MatchmakingLostEvent { message_id }))
         .boxed()
 }
 
-/// Any `matchmaking/queue` request.
-pub(crate) fn matchmaking_queue_request() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/queue` request.
+pub fn matchmaking_queue_request() -> BoxedStrategy<Command> {
     (message_id(), matchmaking_queue_request_data())
         .prop_map(|(message_id, data)| {
             Command::MatchmakingQueueRequest(MatchmakingQueueRequest { message_id, data })
@@ -3767,8 +3959,8 @@ pub(crate) fn matchmaking_queue_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/queue` response.
-pub(crate) fn matchmaking_queue_response() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/queue` response.
+pub fn matchmaking_queue_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3782,8 +3974,8 @@ pub(crate) fn matchmaking_queue_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/queueUpdate` event.
-pub(crate) fn matchmaking_queue_update_event() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/queueUpdate` event.
+pub fn matchmaking_queue_update_event() -> BoxedStrategy<Command> {
     (message_id(), matchmaking_queue_update_event_data())
         .prop_map(|(message_id, data)| {
             Command::MatchmakingQueueUpdateEvent(MatchmakingQueueUpdateEvent { message_id, data })
@@ -3791,8 +3983,8 @@ pub(crate) fn matchmaking_queue_update_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/queuesJoined` event.
-pub(crate) fn matchmaking_queues_joined_event() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/queuesJoined` event.
+pub fn matchmaking_queues_joined_event() -> BoxedStrategy<Command> {
     (message_id(), matchmaking_queues_joined_event_data())
         .prop_map(|(message_id, data)| {
             Command::MatchmakingQueuesJoinedEvent(MatchmakingQueuesJoinedEvent { message_id, data })
@@ -3800,8 +3992,8 @@ pub(crate) fn matchmaking_queues_joined_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/ready` request.
-pub(crate) fn matchmaking_ready_request() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/ready` request.
+pub fn matchmaking_ready_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| {
             Command::MatchmakingReadyRequest(MatchmakingReadyRequest { message_id })
@@ -3809,8 +4001,8 @@ pub(crate) fn matchmaking_ready_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `matchmaking/ready` response.
-pub(crate) fn matchmaking_ready_response() -> BoxedStrategy<Command> {
+/// Any valid `matchmaking/ready` response.
+pub fn matchmaking_ready_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3824,8 +4016,8 @@ pub(crate) fn matchmaking_ready_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `messaging/received` event.
-pub(crate) fn messaging_received_event() -> BoxedStrategy<Command> {
+/// Any valid `messaging/received` event.
+pub fn messaging_received_event() -> BoxedStrategy<Command> {
     (message_id(), messaging_received_event_data())
         .prop_map(|(message_id, data)| {
             Command::MessagingReceivedEvent(MessagingReceivedEvent { message_id, data })
@@ -3833,8 +4025,8 @@ pub(crate) fn messaging_received_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `messaging/send` request.
-pub(crate) fn messaging_send_request() -> BoxedStrategy<Command> {
+/// Any valid `messaging/send` request.
+pub fn messaging_send_request() -> BoxedStrategy<Command> {
     (message_id(), messaging_send_request_data())
         .prop_map(|(message_id, data)| {
             Command::MessagingSendRequest(MessagingSendRequest { message_id, data })
@@ -3842,8 +4034,8 @@ pub(crate) fn messaging_send_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `messaging/send` response.
-pub(crate) fn messaging_send_response() -> BoxedStrategy<Command> {
+/// Any valid `messaging/send` response.
+pub fn messaging_send_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3857,8 +4049,8 @@ pub(crate) fn messaging_send_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `messaging/subscribeReceived` request.
-pub(crate) fn messaging_subscribe_received_request() -> BoxedStrategy<Command> {
+/// Any valid `messaging/subscribeReceived` request.
+pub fn messaging_subscribe_received_request() -> BoxedStrategy<Command> {
     (message_id(), messaging_subscribe_received_request_data())
         .prop_map(|(message_id, data)| {
             Command::MessagingSubscribeReceivedRequest(MessagingSubscribeReceivedRequest {
@@ -3869,8 +4061,8 @@ pub(crate) fn messaging_subscribe_received_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `messaging/subscribeReceived` response.
-pub(crate) fn messaging_subscribe_received_response() -> BoxedStrategy<Command> {
+/// Any valid `messaging/subscribeReceived` response.
+pub fn messaging_subscribe_received_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3887,8 +4079,8 @@ pub(crate) fn messaging_subscribe_received_response() -> BoxedStrategy<Command> 
         .boxed()
 }
 
-/// Any `party/acceptInvite` request.
-pub(crate) fn party_accept_invite_request() -> BoxedStrategy<Command> {
+/// Any valid `party/acceptInvite` request.
+pub fn party_accept_invite_request() -> BoxedStrategy<Command> {
     (message_id(), party_accept_invite_request_data())
         .prop_map(|(message_id, data)| {
             Command::PartyAcceptInviteRequest(PartyAcceptInviteRequest { message_id, data })
@@ -3896,8 +4088,8 @@ pub(crate) fn party_accept_invite_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/acceptInvite` response.
-pub(crate) fn party_accept_invite_response() -> BoxedStrategy<Command> {
+/// Any valid `party/acceptInvite` response.
+pub fn party_accept_invite_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3911,8 +4103,8 @@ pub(crate) fn party_accept_invite_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/cancelInvite` request.
-pub(crate) fn party_cancel_invite_request() -> BoxedStrategy<Command> {
+/// Any valid `party/cancelInvite` request.
+pub fn party_cancel_invite_request() -> BoxedStrategy<Command> {
     (message_id(), party_cancel_invite_request_data())
         .prop_map(|(message_id, data)| {
             Command::PartyCancelInviteRequest(PartyCancelInviteRequest { message_id, data })
@@ -3920,8 +4112,8 @@ pub(crate) fn party_cancel_invite_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/cancelInvite` response.
-pub(crate) fn party_cancel_invite_response() -> BoxedStrategy<Command> {
+/// Any valid `party/cancelInvite` response.
+pub fn party_cancel_invite_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3935,15 +4127,15 @@ pub(crate) fn party_cancel_invite_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/create` request.
-pub(crate) fn party_create_request() -> BoxedStrategy<Command> {
+/// Any valid `party/create` request.
+pub fn party_create_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::PartyCreateRequest(PartyCreateRequest { message_id }))
         .boxed()
 }
 
-/// Any `party/create` response.
-pub(crate) fn party_create_response() -> BoxedStrategy<Command> {
+/// Any valid `party/create` response.
+pub fn party_create_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3957,8 +4149,8 @@ pub(crate) fn party_create_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/declineInvite` request.
-pub(crate) fn party_decline_invite_request() -> BoxedStrategy<Command> {
+/// Any valid `party/declineInvite` request.
+pub fn party_decline_invite_request() -> BoxedStrategy<Command> {
     (message_id(), party_decline_invite_request_data())
         .prop_map(|(message_id, data)| {
             Command::PartyDeclineInviteRequest(PartyDeclineInviteRequest { message_id, data })
@@ -3966,8 +4158,8 @@ pub(crate) fn party_decline_invite_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/declineInvite` response.
-pub(crate) fn party_decline_invite_response() -> BoxedStrategy<Command> {
+/// Any valid `party/declineInvite` response.
+pub fn party_decline_invite_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -3981,8 +4173,8 @@ pub(crate) fn party_decline_invite_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/invite` request.
-pub(crate) fn party_invite_request() -> BoxedStrategy<Command> {
+/// Any valid `party/invite` request.
+pub fn party_invite_request() -> BoxedStrategy<Command> {
     (message_id(), party_invite_request_data())
         .prop_map(|(message_id, data)| {
             Command::PartyInviteRequest(PartyInviteRequest { message_id, data })
@@ -3990,8 +4182,8 @@ pub(crate) fn party_invite_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/invite` response.
-pub(crate) fn party_invite_response() -> BoxedStrategy<Command> {
+/// Any valid `party/invite` response.
+pub fn party_invite_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -4005,8 +4197,8 @@ pub(crate) fn party_invite_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/invited` event.
-pub(crate) fn party_invited_event() -> BoxedStrategy<Command> {
+/// Any valid `party/invited` event.
+pub fn party_invited_event() -> BoxedStrategy<Command> {
     (message_id(), party_invited_event_data())
         .prop_map(|(message_id, data)| {
             Command::PartyInvitedEvent(PartyInvitedEvent { message_id, data })
@@ -4014,8 +4206,8 @@ pub(crate) fn party_invited_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/kickMember` request.
-pub(crate) fn party_kick_member_request() -> BoxedStrategy<Command> {
+/// Any valid `party/kickMember` request.
+pub fn party_kick_member_request() -> BoxedStrategy<Command> {
     (message_id(), party_kick_member_request_data())
         .prop_map(|(message_id, data)| {
             Command::PartyKickMemberRequest(PartyKickMemberRequest { message_id, data })
@@ -4023,8 +4215,8 @@ pub(crate) fn party_kick_member_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/kickMember` response.
-pub(crate) fn party_kick_member_response() -> BoxedStrategy<Command> {
+/// Any valid `party/kickMember` response.
+pub fn party_kick_member_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -4038,15 +4230,15 @@ pub(crate) fn party_kick_member_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/leave` request.
-pub(crate) fn party_leave_request() -> BoxedStrategy<Command> {
+/// Any valid `party/leave` request.
+pub fn party_leave_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| Command::PartyLeaveRequest(PartyLeaveRequest { message_id }))
         .boxed()
 }
 
-/// Any `party/leave` response.
-pub(crate) fn party_leave_response() -> BoxedStrategy<Command> {
+/// Any valid `party/leave` response.
+pub fn party_leave_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -4060,8 +4252,8 @@ pub(crate) fn party_leave_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/removed` event.
-pub(crate) fn party_removed_event() -> BoxedStrategy<Command> {
+/// Any valid `party/removed` event.
+pub fn party_removed_event() -> BoxedStrategy<Command> {
     (message_id(), party_removed_event_data())
         .prop_map(|(message_id, data)| {
             Command::PartyRemovedEvent(PartyRemovedEvent { message_id, data })
@@ -4069,8 +4261,8 @@ pub(crate) fn party_removed_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `party/updated` event.
-pub(crate) fn party_updated_event() -> BoxedStrategy<Command> {
+/// Any valid `party/updated` event.
+pub fn party_updated_event() -> BoxedStrategy<Command> {
     (message_id(), party_state())
         .prop_map(|(message_id, data)| {
             Command::PartyUpdatedEvent(PartyUpdatedEvent { message_id, data })
@@ -4078,8 +4270,8 @@ pub(crate) fn party_updated_event() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `system/disconnect` request.
-pub(crate) fn system_disconnect_request() -> BoxedStrategy<Command> {
+/// Any valid `system/disconnect` request.
+pub fn system_disconnect_request() -> BoxedStrategy<Command> {
     (message_id(), option::of(system_disconnect_request_data()))
         .prop_map(|(message_id, data)| {
             Command::SystemDisconnectRequest(SystemDisconnectRequest { message_id, data })
@@ -4087,8 +4279,8 @@ pub(crate) fn system_disconnect_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `system/disconnect` response.
-pub(crate) fn system_disconnect_response() -> BoxedStrategy<Command> {
+/// Any valid `system/disconnect` response.
+pub fn system_disconnect_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -4102,8 +4294,8 @@ pub(crate) fn system_disconnect_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `system/serverStats` request.
-pub(crate) fn system_server_stats_request() -> BoxedStrategy<Command> {
+/// Any valid `system/serverStats` request.
+pub fn system_server_stats_request() -> BoxedStrategy<Command> {
     message_id()
         .prop_map(|message_id| {
             Command::SystemServerStatsRequest(SystemServerStatsRequest { message_id })
@@ -4111,8 +4303,8 @@ pub(crate) fn system_server_stats_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `system/serverStats` response.
-pub(crate) fn system_server_stats_response() -> BoxedStrategy<Command> {
+/// Any valid `system/serverStats` response.
+pub fn system_server_stats_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -4126,8 +4318,8 @@ pub(crate) fn system_server_stats_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `user/info` request.
-pub(crate) fn user_info_request() -> BoxedStrategy<Command> {
+/// Any valid `user/info` request.
+pub fn user_info_request() -> BoxedStrategy<Command> {
     (message_id(), user_info_request_data())
         .prop_map(|(message_id, data)| {
             Command::UserInfoRequest(UserInfoRequest { message_id, data })
@@ -4135,8 +4327,8 @@ pub(crate) fn user_info_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `user/info` response.
-pub(crate) fn user_info_response() -> BoxedStrategy<Command> {
+/// Any valid `user/info` response.
+pub fn user_info_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -4150,8 +4342,8 @@ pub(crate) fn user_info_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `user/report` request.
-pub(crate) fn user_report_request() -> BoxedStrategy<Command> {
+/// Any valid `user/report` request.
+pub fn user_report_request() -> BoxedStrategy<Command> {
     (message_id(), user_report_request_data())
         .prop_map(|(message_id, data)| {
             Command::UserReportRequest(UserReportRequest { message_id, data })
@@ -4159,8 +4351,8 @@ pub(crate) fn user_report_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `user/report` response.
-pub(crate) fn user_report_response() -> BoxedStrategy<Command> {
+/// Any valid `user/report` response.
+pub fn user_report_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -4174,15 +4366,15 @@ pub(crate) fn user_report_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `user/self` event.
-pub(crate) fn user_self_event() -> BoxedStrategy<Command> {
+/// Any valid `user/self` event.
+pub fn user_self_event() -> BoxedStrategy<Command> {
     (message_id(), user_self_event_data())
         .prop_map(|(message_id, data)| Command::UserSelfEvent(UserSelfEvent { message_id, data }))
         .boxed()
 }
 
-/// Any `user/subscribeUpdates` request.
-pub(crate) fn user_subscribe_updates_request() -> BoxedStrategy<Command> {
+/// Any valid `user/subscribeUpdates` request.
+pub fn user_subscribe_updates_request() -> BoxedStrategy<Command> {
     (message_id(), user_subscribe_updates_request_data())
         .prop_map(|(message_id, data)| {
             Command::UserSubscribeUpdatesRequest(UserSubscribeUpdatesRequest { message_id, data })
@@ -4190,8 +4382,8 @@ pub(crate) fn user_subscribe_updates_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `user/subscribeUpdates` response.
-pub(crate) fn user_subscribe_updates_response() -> BoxedStrategy<Command> {
+/// Any valid `user/subscribeUpdates` response.
+pub fn user_subscribe_updates_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -4208,8 +4400,8 @@ pub(crate) fn user_subscribe_updates_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `user/unsubscribeUpdates` request.
-pub(crate) fn user_unsubscribe_updates_request() -> BoxedStrategy<Command> {
+/// Any valid `user/unsubscribeUpdates` request.
+pub fn user_unsubscribe_updates_request() -> BoxedStrategy<Command> {
     (message_id(), user_unsubscribe_updates_request_data())
         .prop_map(|(message_id, data)| {
             Command::UserUnsubscribeUpdatesRequest(UserUnsubscribeUpdatesRequest {
@@ -4220,8 +4412,8 @@ pub(crate) fn user_unsubscribe_updates_request() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `user/unsubscribeUpdates` response.
-pub(crate) fn user_unsubscribe_updates_response() -> BoxedStrategy<Command> {
+/// Any valid `user/unsubscribeUpdates` response.
+pub fn user_unsubscribe_updates_response() -> BoxedStrategy<Command> {
     (
         message_id(),
         prop_oneof![
@@ -4238,8 +4430,8 @@ pub(crate) fn user_unsubscribe_updates_response() -> BoxedStrategy<Command> {
         .boxed()
 }
 
-/// Any `user/updated` event.
-pub(crate) fn user_updated_event() -> BoxedStrategy<Command> {
+/// Any valid `user/updated` event.
+pub fn user_updated_event() -> BoxedStrategy<Command> {
     (message_id(), user_updated_event_data())
         .prop_map(|(message_id, data)| {
             Command::UserUpdatedEvent(UserUpdatedEvent { message_id, data })
@@ -4248,7 +4440,7 @@ pub(crate) fn user_updated_event() -> BoxedStrategy<Command> {
 }
 
 /// A strategy per message, by type name.
-pub(crate) fn all() -> Vec<(&'static str, BoxedStrategy<Command>)> {
+pub fn all() -> Vec<(&'static str, BoxedStrategy<Command>)> {
     vec![
         ("AutohostAddPlayerRequest", autohost_add_player_request()),
         ("AutohostAddPlayerResponse", autohost_add_player_response()),
@@ -4526,4 +4718,275 @@ pub(crate) fn all() -> Vec<(&'static str, BoxedStrategy<Command>)> {
         ),
         ("UserUpdatedEvent", user_updated_event()),
     ]
+}
+
+/// The strategy of the message of command `id` and kind `kind`; `None` when the command has no such message.
+pub fn of(id: CommandId, kind: MessageKind) -> Option<BoxedStrategy<Command>> {
+    match (id, kind) {
+        (CommandId::AutohostAddPlayer, MessageKind::Request) => Some(autohost_add_player_request()),
+        (CommandId::AutohostAddPlayer, MessageKind::Response) => {
+            Some(autohost_add_player_response())
+        }
+        (CommandId::AutohostInstallEngine, MessageKind::Request) => {
+            Some(autohost_install_engine_request())
+        }
+        (CommandId::AutohostInstallEngine, MessageKind::Response) => {
+            Some(autohost_install_engine_response())
+        }
+        (CommandId::AutohostKickPlayer, MessageKind::Request) => {
+            Some(autohost_kick_player_request())
+        }
+        (CommandId::AutohostKickPlayer, MessageKind::Response) => {
+            Some(autohost_kick_player_response())
+        }
+        (CommandId::AutohostKill, MessageKind::Request) => Some(autohost_kill_request()),
+        (CommandId::AutohostKill, MessageKind::Response) => Some(autohost_kill_response()),
+        (CommandId::AutohostMutePlayer, MessageKind::Request) => {
+            Some(autohost_mute_player_request())
+        }
+        (CommandId::AutohostMutePlayer, MessageKind::Response) => {
+            Some(autohost_mute_player_response())
+        }
+        (CommandId::AutohostSendCommand, MessageKind::Request) => {
+            Some(autohost_send_command_request())
+        }
+        (CommandId::AutohostSendCommand, MessageKind::Response) => {
+            Some(autohost_send_command_response())
+        }
+        (CommandId::AutohostSendMessage, MessageKind::Request) => {
+            Some(autohost_send_message_request())
+        }
+        (CommandId::AutohostSendMessage, MessageKind::Response) => {
+            Some(autohost_send_message_response())
+        }
+        (CommandId::AutohostSpecPlayers, MessageKind::Request) => {
+            Some(autohost_spec_players_request())
+        }
+        (CommandId::AutohostSpecPlayers, MessageKind::Response) => {
+            Some(autohost_spec_players_response())
+        }
+        (CommandId::AutohostStart, MessageKind::Request) => Some(autohost_start_request()),
+        (CommandId::AutohostStart, MessageKind::Response) => Some(autohost_start_response()),
+        (CommandId::AutohostStatus, MessageKind::Event) => Some(autohost_status_event()),
+        (CommandId::AutohostSubscribeUpdates, MessageKind::Request) => {
+            Some(autohost_subscribe_updates_request())
+        }
+        (CommandId::AutohostSubscribeUpdates, MessageKind::Response) => {
+            Some(autohost_subscribe_updates_response())
+        }
+        (CommandId::AutohostUpdate, MessageKind::Event) => Some(autohost_update_event()),
+        (CommandId::BattleEnded, MessageKind::Event) => Some(battle_ended_event()),
+        (CommandId::BattleStart, MessageKind::Request) => Some(battle_start_request()),
+        (CommandId::BattleStart, MessageKind::Response) => Some(battle_start_response()),
+        (CommandId::ClanAccept, MessageKind::Request) => Some(clan_accept_request()),
+        (CommandId::ClanAccept, MessageKind::Response) => Some(clan_accept_response()),
+        (CommandId::ClanCancel, MessageKind::Request) => Some(clan_cancel_request()),
+        (CommandId::ClanCancel, MessageKind::Response) => Some(clan_cancel_response()),
+        (CommandId::ClanCreate, MessageKind::Request) => Some(clan_create_request()),
+        (CommandId::ClanCreate, MessageKind::Response) => Some(clan_create_response()),
+        (CommandId::ClanDecline, MessageKind::Request) => Some(clan_decline_request()),
+        (CommandId::ClanDecline, MessageKind::Response) => Some(clan_decline_response()),
+        (CommandId::ClanDelete, MessageKind::Request) => Some(clan_delete_request()),
+        (CommandId::ClanDelete, MessageKind::Response) => Some(clan_delete_response()),
+        (CommandId::ClanDeleted, MessageKind::Event) => Some(clan_deleted_event()),
+        (CommandId::ClanInvite, MessageKind::Request) => Some(clan_invite_request()),
+        (CommandId::ClanInvite, MessageKind::Response) => Some(clan_invite_response()),
+        (CommandId::ClanInvited, MessageKind::Event) => Some(clan_invited_event()),
+        (CommandId::ClanKick, MessageKind::Request) => Some(clan_kick_request()),
+        (CommandId::ClanKick, MessageKind::Response) => Some(clan_kick_response()),
+        (CommandId::ClanKicked, MessageKind::Event) => Some(clan_kicked_event()),
+        (CommandId::ClanLeave, MessageKind::Request) => Some(clan_leave_request()),
+        (CommandId::ClanLeave, MessageKind::Response) => Some(clan_leave_response()),
+        (CommandId::ClanRoleChanged, MessageKind::Event) => Some(clan_role_changed_event()),
+        (CommandId::ClanSetRole, MessageKind::Request) => Some(clan_set_role_request()),
+        (CommandId::ClanSetRole, MessageKind::Response) => Some(clan_set_role_response()),
+        (CommandId::ClanUpdate, MessageKind::Request) => Some(clan_update_request()),
+        (CommandId::ClanUpdate, MessageKind::Response) => Some(clan_update_response()),
+        (CommandId::ClanUpdated, MessageKind::Event) => Some(clan_updated_event()),
+        (CommandId::ClanView, MessageKind::Request) => Some(clan_view_request()),
+        (CommandId::ClanView, MessageKind::Response) => Some(clan_view_response()),
+        (CommandId::ClanViewList, MessageKind::Request) => Some(clan_view_list_request()),
+        (CommandId::ClanViewList, MessageKind::Response) => Some(clan_view_list_response()),
+        (CommandId::FriendAcceptRequest, MessageKind::Request) => {
+            Some(friend_accept_request_request())
+        }
+        (CommandId::FriendAcceptRequest, MessageKind::Response) => {
+            Some(friend_accept_request_response())
+        }
+        (CommandId::FriendCancelRequest, MessageKind::Request) => {
+            Some(friend_cancel_request_request())
+        }
+        (CommandId::FriendCancelRequest, MessageKind::Response) => {
+            Some(friend_cancel_request_response())
+        }
+        (CommandId::FriendList, MessageKind::Request) => Some(friend_list_request()),
+        (CommandId::FriendList, MessageKind::Response) => Some(friend_list_response()),
+        (CommandId::FriendRejectRequest, MessageKind::Request) => {
+            Some(friend_reject_request_request())
+        }
+        (CommandId::FriendRejectRequest, MessageKind::Response) => {
+            Some(friend_reject_request_response())
+        }
+        (CommandId::FriendRemove, MessageKind::Request) => Some(friend_remove_request()),
+        (CommandId::FriendRemove, MessageKind::Response) => Some(friend_remove_response()),
+        (CommandId::FriendRemoved, MessageKind::Event) => Some(friend_removed_event()),
+        (CommandId::FriendRequestAccepted, MessageKind::Event) => {
+            Some(friend_request_accepted_event())
+        }
+        (CommandId::FriendRequestCancelled, MessageKind::Event) => {
+            Some(friend_request_cancelled_event())
+        }
+        (CommandId::FriendRequestReceived, MessageKind::Event) => {
+            Some(friend_request_received_event())
+        }
+        (CommandId::FriendRequestRejected, MessageKind::Event) => {
+            Some(friend_request_rejected_event())
+        }
+        (CommandId::FriendSendRequest, MessageKind::Request) => Some(friend_send_request_request()),
+        (CommandId::FriendSendRequest, MessageKind::Response) => {
+            Some(friend_send_request_response())
+        }
+        (CommandId::LobbyAddBot, MessageKind::Request) => Some(lobby_add_bot_request()),
+        (CommandId::LobbyAddBot, MessageKind::Response) => Some(lobby_add_bot_response()),
+        (CommandId::LobbyAppointBoss, MessageKind::Request) => Some(lobby_appoint_boss_request()),
+        (CommandId::LobbyAppointBoss, MessageKind::Response) => Some(lobby_appoint_boss_response()),
+        (CommandId::LobbyCreate, MessageKind::Request) => Some(lobby_create_request()),
+        (CommandId::LobbyCreate, MessageKind::Response) => Some(lobby_create_response()),
+        (CommandId::LobbyJoin, MessageKind::Request) => Some(lobby_join_request()),
+        (CommandId::LobbyJoin, MessageKind::Response) => Some(lobby_join_response()),
+        (CommandId::LobbyJoinAllyTeam, MessageKind::Request) => {
+            Some(lobby_join_ally_team_request())
+        }
+        (CommandId::LobbyJoinAllyTeam, MessageKind::Response) => {
+            Some(lobby_join_ally_team_response())
+        }
+        (CommandId::LobbyJoinBattle, MessageKind::Request) => Some(lobby_join_battle_request()),
+        (CommandId::LobbyJoinBattle, MessageKind::Response) => Some(lobby_join_battle_response()),
+        (CommandId::LobbyJoinQueue, MessageKind::Request) => Some(lobby_join_queue_request()),
+        (CommandId::LobbyJoinQueue, MessageKind::Response) => Some(lobby_join_queue_response()),
+        (CommandId::LobbyKickban, MessageKind::Request) => Some(lobby_kickban_request()),
+        (CommandId::LobbyKickban, MessageKind::Response) => Some(lobby_kickban_response()),
+        (CommandId::LobbyLeave, MessageKind::Request) => Some(lobby_leave_request()),
+        (CommandId::LobbyLeave, MessageKind::Response) => Some(lobby_leave_response()),
+        (CommandId::LobbyLeft, MessageKind::Event) => Some(lobby_left_event()),
+        (CommandId::LobbyListReset, MessageKind::Event) => Some(lobby_list_reset_event()),
+        (CommandId::LobbyListUpdated, MessageKind::Event) => Some(lobby_list_updated_event()),
+        (CommandId::LobbyRemoveBot, MessageKind::Request) => Some(lobby_remove_bot_request()),
+        (CommandId::LobbyRemoveBot, MessageKind::Response) => Some(lobby_remove_bot_response()),
+        (CommandId::LobbySpectate, MessageKind::Request) => Some(lobby_spectate_request()),
+        (CommandId::LobbySpectate, MessageKind::Response) => Some(lobby_spectate_response()),
+        (CommandId::LobbyStartBattle, MessageKind::Request) => Some(lobby_start_battle_request()),
+        (CommandId::LobbyStartBattle, MessageKind::Response) => Some(lobby_start_battle_response()),
+        (CommandId::LobbySubscribeList, MessageKind::Request) => {
+            Some(lobby_subscribe_list_request())
+        }
+        (CommandId::LobbySubscribeList, MessageKind::Response) => {
+            Some(lobby_subscribe_list_response())
+        }
+        (CommandId::LobbyUnboss, MessageKind::Request) => Some(lobby_unboss_request()),
+        (CommandId::LobbyUnboss, MessageKind::Response) => Some(lobby_unboss_response()),
+        (CommandId::LobbyUnsubscribeList, MessageKind::Request) => {
+            Some(lobby_unsubscribe_list_request())
+        }
+        (CommandId::LobbyUnsubscribeList, MessageKind::Response) => {
+            Some(lobby_unsubscribe_list_response())
+        }
+        (CommandId::LobbyUpdate, MessageKind::Request) => Some(lobby_update_request()),
+        (CommandId::LobbyUpdate, MessageKind::Response) => Some(lobby_update_response()),
+        (CommandId::LobbyUpdateBot, MessageKind::Request) => Some(lobby_update_bot_request()),
+        (CommandId::LobbyUpdateBot, MessageKind::Response) => Some(lobby_update_bot_response()),
+        (CommandId::LobbyUpdateClientStatus, MessageKind::Request) => {
+            Some(lobby_update_client_status_request())
+        }
+        (CommandId::LobbyUpdateClientStatus, MessageKind::Response) => {
+            Some(lobby_update_client_status_response())
+        }
+        (CommandId::LobbyUpdated, MessageKind::Event) => Some(lobby_updated_event()),
+        (CommandId::LobbyVoteEnded, MessageKind::Event) => Some(lobby_vote_ended_event()),
+        (CommandId::LobbyVoteSubmit, MessageKind::Request) => Some(lobby_vote_submit_request()),
+        (CommandId::LobbyVoteSubmit, MessageKind::Response) => Some(lobby_vote_submit_response()),
+        (CommandId::MatchmakingCancel, MessageKind::Request) => Some(matchmaking_cancel_request()),
+        (CommandId::MatchmakingCancel, MessageKind::Response) => {
+            Some(matchmaking_cancel_response())
+        }
+        (CommandId::MatchmakingCancelled, MessageKind::Event) => {
+            Some(matchmaking_cancelled_event())
+        }
+        (CommandId::MatchmakingFound, MessageKind::Event) => Some(matchmaking_found_event()),
+        (CommandId::MatchmakingFoundUpdate, MessageKind::Event) => {
+            Some(matchmaking_found_update_event())
+        }
+        (CommandId::MatchmakingList, MessageKind::Request) => Some(matchmaking_list_request()),
+        (CommandId::MatchmakingList, MessageKind::Response) => Some(matchmaking_list_response()),
+        (CommandId::MatchmakingLost, MessageKind::Event) => Some(matchmaking_lost_event()),
+        (CommandId::MatchmakingQueue, MessageKind::Request) => Some(matchmaking_queue_request()),
+        (CommandId::MatchmakingQueue, MessageKind::Response) => Some(matchmaking_queue_response()),
+        (CommandId::MatchmakingQueueUpdate, MessageKind::Event) => {
+            Some(matchmaking_queue_update_event())
+        }
+        (CommandId::MatchmakingQueuesJoined, MessageKind::Event) => {
+            Some(matchmaking_queues_joined_event())
+        }
+        (CommandId::MatchmakingReady, MessageKind::Request) => Some(matchmaking_ready_request()),
+        (CommandId::MatchmakingReady, MessageKind::Response) => Some(matchmaking_ready_response()),
+        (CommandId::MessagingReceived, MessageKind::Event) => Some(messaging_received_event()),
+        (CommandId::MessagingSend, MessageKind::Request) => Some(messaging_send_request()),
+        (CommandId::MessagingSend, MessageKind::Response) => Some(messaging_send_response()),
+        (CommandId::MessagingSubscribeReceived, MessageKind::Request) => {
+            Some(messaging_subscribe_received_request())
+        }
+        (CommandId::MessagingSubscribeReceived, MessageKind::Response) => {
+            Some(messaging_subscribe_received_response())
+        }
+        (CommandId::PartyAcceptInvite, MessageKind::Request) => Some(party_accept_invite_request()),
+        (CommandId::PartyAcceptInvite, MessageKind::Response) => {
+            Some(party_accept_invite_response())
+        }
+        (CommandId::PartyCancelInvite, MessageKind::Request) => Some(party_cancel_invite_request()),
+        (CommandId::PartyCancelInvite, MessageKind::Response) => {
+            Some(party_cancel_invite_response())
+        }
+        (CommandId::PartyCreate, MessageKind::Request) => Some(party_create_request()),
+        (CommandId::PartyCreate, MessageKind::Response) => Some(party_create_response()),
+        (CommandId::PartyDeclineInvite, MessageKind::Request) => {
+            Some(party_decline_invite_request())
+        }
+        (CommandId::PartyDeclineInvite, MessageKind::Response) => {
+            Some(party_decline_invite_response())
+        }
+        (CommandId::PartyInvite, MessageKind::Request) => Some(party_invite_request()),
+        (CommandId::PartyInvite, MessageKind::Response) => Some(party_invite_response()),
+        (CommandId::PartyInvited, MessageKind::Event) => Some(party_invited_event()),
+        (CommandId::PartyKickMember, MessageKind::Request) => Some(party_kick_member_request()),
+        (CommandId::PartyKickMember, MessageKind::Response) => Some(party_kick_member_response()),
+        (CommandId::PartyLeave, MessageKind::Request) => Some(party_leave_request()),
+        (CommandId::PartyLeave, MessageKind::Response) => Some(party_leave_response()),
+        (CommandId::PartyRemoved, MessageKind::Event) => Some(party_removed_event()),
+        (CommandId::PartyUpdated, MessageKind::Event) => Some(party_updated_event()),
+        (CommandId::SystemDisconnect, MessageKind::Request) => Some(system_disconnect_request()),
+        (CommandId::SystemDisconnect, MessageKind::Response) => Some(system_disconnect_response()),
+        (CommandId::SystemServerStats, MessageKind::Request) => Some(system_server_stats_request()),
+        (CommandId::SystemServerStats, MessageKind::Response) => {
+            Some(system_server_stats_response())
+        }
+        (CommandId::UserInfo, MessageKind::Request) => Some(user_info_request()),
+        (CommandId::UserInfo, MessageKind::Response) => Some(user_info_response()),
+        (CommandId::UserReport, MessageKind::Request) => Some(user_report_request()),
+        (CommandId::UserReport, MessageKind::Response) => Some(user_report_response()),
+        (CommandId::UserSelf, MessageKind::Event) => Some(user_self_event()),
+        (CommandId::UserSubscribeUpdates, MessageKind::Request) => {
+            Some(user_subscribe_updates_request())
+        }
+        (CommandId::UserSubscribeUpdates, MessageKind::Response) => {
+            Some(user_subscribe_updates_response())
+        }
+        (CommandId::UserUnsubscribeUpdates, MessageKind::Request) => {
+            Some(user_unsubscribe_updates_request())
+        }
+        (CommandId::UserUnsubscribeUpdates, MessageKind::Response) => {
+            Some(user_unsubscribe_updates_response())
+        }
+        (CommandId::UserUpdated, MessageKind::Event) => Some(user_updated_event()),
+        _ => None,
+    }
 }
