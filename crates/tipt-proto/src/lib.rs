@@ -140,11 +140,18 @@ mod client;
 mod error;
 mod event;
 mod frame;
+mod frame_buf;
+#[cfg(feature = "arbitrary")]
+mod fuzzing;
 mod link;
 mod node;
 mod raw;
 mod read;
 mod request_type;
+#[cfg(any(feature = "arbitrary", feature = "proptest"))]
+mod sample;
+#[cfg(feature = "proptest")]
+pub mod strategy;
 mod version;
 mod write;
 
@@ -158,6 +165,7 @@ pub use event::{ClientEvent, Disconnect, NodeEvent, Reply, RequestFailure, Reque
 pub use frame::{
     Frame, FrameKind, MAX_FRAME_LEN, decode, decode_to_node, encode, encode_into, type_node_request,
 };
+pub use frame_buf::{BodyBuf, FrameBuf, FrameKindBuf};
 pub use node::{Node, NodeConfig};
 pub use raw::{RawBuf, RawValue};
 pub use request_type::{NodeRequestType, PacketType, SignIn};
