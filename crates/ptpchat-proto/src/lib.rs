@@ -184,10 +184,16 @@ pub mod message;
 
 mod error;
 mod event;
+#[cfg(feature = "arbitrary")]
+mod fuzzing;
 mod node;
 mod peer;
 mod routing;
+#[cfg(any(feature = "arbitrary", feature = "proptest"))]
+mod sample;
 mod seen;
+#[cfg(feature = "proptest")]
+pub mod strategy;
 
 pub use codec::{DecodeError, FrameDecoder, decode, encode};
 pub use error::{CallError, InputError};
