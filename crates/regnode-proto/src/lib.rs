@@ -238,10 +238,17 @@
 mod client;
 mod codec;
 mod error;
+#[cfg(feature = "arbitrary")]
+mod fuzzing;
 mod identity;
 mod packet;
+mod packet_buf;
 mod peer;
 mod replay;
+#[cfg(any(feature = "arbitrary", feature = "proptest"))]
+mod sample;
+#[cfg(feature = "proptest")]
+pub mod strategy;
 mod wire;
 
 pub use client::{Client, ClientConfig, ClientEvent};
@@ -255,8 +262,11 @@ pub use identity::{
     SIGNATURE_LEN, SignatureError, Signer, Verifier, X509Ed25519, fingerprint,
 };
 pub use packet::{Body, FINGERPRINT_LEN, Fingerprint, Packet, PacketType, Params};
+pub use packet_buf::{BodyBuf, PacketBuf};
 pub use peer::{ClientInfo, Peer, PeerConfig, PeerEvent};
 pub use replay::{ReplayConfig, ReplayError, ReplayGuard, ReplayKey, WallClock};
+#[cfg(any(feature = "arbitrary", feature = "proptest"))]
+pub use sample::{GENERATOR_BASE_UNIX, GENERATOR_IDENTITIES, generator_identity};
 
 #[doc(no_inline)]
 pub use proto_core::{Input, Machine, Output};
