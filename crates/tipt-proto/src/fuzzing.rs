@@ -3,7 +3,7 @@
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 
-use crate::body::MAX_PAYLOAD_LEN;
+use crate::body::{MAX_KEY_LEN, MAX_PAYLOAD_LEN};
 use crate::frame_buf::{BodyBuf, FrameBuf, FrameKindBuf};
 use crate::raw::RawBuf;
 use crate::request_type::{NodeRequestType, PacketType};
@@ -34,6 +34,12 @@ fn node(u: &mut Unstructured<'_>) -> Result<String> {
         .map(|_| u.arbitrary::<&str>())
         .collect::<Result<Vec<_>>>()?;
     Ok(sample::domain_name(&labels, u.ratio(1, 8)?))
+}
+
+fn key(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
+    let mut key: Vec<u8> = u.arbitrary()?;
+    key.truncate(MAX_KEY_LEN);
+    Ok(key)
 }
 
 fn payload(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
@@ -81,9 +87,7 @@ impl<'a> Arbitrary<'a> for BodyBuf {
                 comp: u.arbitrary()?,
             },
             3 => BodyBuf::GetNodeKey { node: node(u)? },
-            4 => BodyBuf::NodeKey {
-                key: sample::key(u.arbitrary()?),
-            },
+            4 => BodyBuf::NodeKey { key: key(u)? },
             5 => BodyBuf::Forward {
                 node: node(u)?,
                 wait: u.arbitrary()?,
@@ -133,9 +137,7 @@ impl<'a> Arbitrary<'a> for FrameKindBuf {
                         ver: version(u)?,
                         comp: u.arbitrary()?,
                     }),
-                    3 => Some(BodyBuf::NodeKey {
-                        key: sample::key(u.arbitrary()?),
-                    }),
+                    3 => Some(BodyBuf::NodeKey { key: key(u)? }),
                     _ => Some(BodyBuf::Forwarded { resp: payload(u)? }),
                 };
                 FrameKindBuf::Response { body }

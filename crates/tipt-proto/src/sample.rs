@@ -2,7 +2,7 @@
 //! msgpack bodies and frames. Shared by the `arbitrary` and `proptest` generators,
 //! so both produce the same set of valid frames.
 
-use crate::body::{MAX_KEY_LEN, MAX_NODE_LEN};
+use crate::body::MAX_NODE_LEN;
 use crate::raw::RawBuf;
 use crate::write;
 
@@ -113,10 +113,4 @@ pub(crate) fn untyped_reqt(reqt: u8) -> u8 {
 /// A `reqt` of the declared width, 0 to 0x7f.
 pub(crate) fn reqt(reqt: u8) -> u8 {
     reqt & 0x7f
-}
-
-/// At most [`MAX_KEY_LEN`] bytes of `key`.
-pub(crate) fn key(mut key: Vec<u8>) -> Vec<u8> {
-    key.truncate(MAX_KEY_LEN);
-    key
 }
