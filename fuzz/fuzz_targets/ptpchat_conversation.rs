@@ -27,21 +27,61 @@ const WIRES: [((usize, u64), (usize, u64)); 2] = [((0, 1), (1, 1)), ((1, 2), (2,
 #[derive(Debug, Arbitrary)]
 enum Step {
     /// Deliver up to `count` messages queued on a wire in one direction.
-    Deliver { wire: bool, forward: bool, count: u8 },
+    Deliver {
+        wire: bool,
+        forward: bool,
+        count: u8,
+    },
     /// Flip bits of one byte of the next message on a wire.
-    Mutate { wire: bool, forward: bool, at: u16, xor: u8 },
+    Mutate {
+        wire: bool,
+        forward: bool,
+        at: u16,
+        xor: u8,
+    },
     /// A valid message from nowhere, arriving at one end of a wire.
-    Inject { wire: bool, forward: bool, message: Message },
-    Send { from: u8, to: u8, body: Body },
-    Flood { from: u8, body: Body },
-    SendToPeer { wire: bool, forward: bool, body: Body },
-    CreateChannel { from: u8, closed: bool },
-    Join { from: u8, index: u8 },
-    Leave { from: u8, index: u8 },
-    Connect { from: u8, to: u8 },
-    Advance { millis: u16 },
+    Inject {
+        wire: bool,
+        forward: bool,
+        message: Message,
+    },
+    Send {
+        from: u8,
+        to: u8,
+        body: Body,
+    },
+    Flood {
+        from: u8,
+        body: Body,
+    },
+    SendToPeer {
+        wire: bool,
+        forward: bool,
+        body: Body,
+    },
+    CreateChannel {
+        from: u8,
+        closed: bool,
+    },
+    Join {
+        from: u8,
+        index: u8,
+    },
+    Leave {
+        from: u8,
+        index: u8,
+    },
+    Connect {
+        from: u8,
+        to: u8,
+    },
+    Advance {
+        millis: u16,
+    },
     /// A wire goes down (both ends told), or comes back up.
-    Toggle { wire: bool },
+    Toggle {
+        wire: bool,
+    },
 }
 
 fn config(node_id: Uuid) -> NodeConfig {
@@ -99,7 +139,9 @@ impl Net {
                         }
                     }
                     Output::Close { close, .. } => assert_eq!(close.code, 1001, "{close}"),
-                    Output::Event(Event::Acked { msg_id, .. } | Event::Unacknowledged { msg_id, .. }) => {
+                    Output::Event(
+                        Event::Acked { msg_id, .. } | Event::Unacknowledged { msg_id, .. },
+                    ) => {
                         assert!(
                             self.awaited[i].remove(&msg_id).is_some(),
                             "{msg_id} resolved twice or never sent"
@@ -116,7 +158,11 @@ impl Net {
         let Some(bytes) = self.queues[wire][direction].pop_front() else {
             return;
         };
-        let (node, link) = if direction == 0 { WIRES[wire].1 } else { WIRES[wire].0 };
+        let (node, link) = if direction == 0 {
+            WIRES[wire].1
+        } else {
+            WIRES[wire].0
+        };
         let input = Input::Received {
             from: Some(Peer::Link(LinkId(link))),
             data: Data::Binary(&bytes),
@@ -187,13 +233,22 @@ fuzz_target!(|steps: Vec<Step>| {
     let node = |n: &u8| usize::from(*n) % 3;
     for step in steps.iter().take(200) {
         match step {
-            Step::Deliver { wire, forward, count } => {
+            Step::Deliver {
+                wire,
+                forward,
+                count,
+            } => {
                 for _ in 0..(count % 8) + 1 {
                     net.deliver(now, usize::from(*wire), usize::from(!forward));
                     net.drain();
                 }
             }
-            Step::Mutate { wire, forward, at, xor } => {
+            Step::Mutate {
+                wire,
+                forward,
+                at,
+                xor,
+            } => {
                 let queue = &mut net.queues[usize::from(*wire)][usize::from(!forward)];
                 if let Some(bytes) = queue.front_mut() {
                     if !bytes.is_empty() {
@@ -202,7 +257,11 @@ fuzz_target!(|steps: Vec<Step>| {
                     }
                 }
             }
-            Step::Inject { wire, forward, message } => {
+            Step::Inject {
+                wire,
+                forward,
+                message,
+            } => {
                 let (wire, direction) = (usize::from(*wire), usize::from(!forward));
                 if net.up[wire] {
                     net.queues[wire][direction].push_front(encode(message));
@@ -222,8 +281,16 @@ fuzz_target!(|steps: Vec<Step>| {
             Step::Flood { from, body } => {
                 let _ = net.nodes[node(from)].flood(now, body.clone());
             }
-            Step::SendToPeer { wire, forward, body } => {
-                let (node, link) = if *forward { WIRES[usize::from(*wire)].0 } else { WIRES[usize::from(*wire)].1 };
+            Step::SendToPeer {
+                wire,
+                forward,
+                body,
+            } => {
+                let (node, link) = if *forward {
+                    WIRES[usize::from(*wire)].0
+                } else {
+                    WIRES[usize::from(*wire)].1
+                };
                 let _ = net.nodes[node].send_to_peer(Peer::Link(LinkId(link)), body.clone());
             }
             Step::CreateChannel { from, closed } => {
@@ -257,5 +324,8 @@ fuzz_target!(|steps: Vec<Step>| {
     now += ACK_TIMEOUT;
     net.run_timers(now);
     net.check(now);
-    assert!(net.awaited.iter().all(HashMap::is_empty), "ACKs awaited forever");
+    assert!(
+        net.awaited.iter().all(HashMap::is_empty),
+        "ACKs awaited forever"
+    );
 });

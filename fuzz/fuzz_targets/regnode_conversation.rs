@@ -20,8 +20,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use proto_core::{Input, Machine, Output, Payload, Peer as Addr, seeded_rng};
 use regnode_proto::{
-    Client, ClientConfig, ClientEvent, GENERATOR_BASE_UNIX, Identity, PacketBuf, Peer, PeerConfig,
-    Signer, WallClock, X509Ed25519, decode, generator_identity, signed_message,
+    Client, ClientConfig, ClientEvent, Fingerprint, GENERATOR_BASE_UNIX, Identity, PacketBuf, Peer,
+    PeerConfig, Signer, WallClock, X509Ed25519, decode, generator_identity, signed_message,
 };
 
 /// The budget of one registration: four attempts, waits doubling from 1 s to at
@@ -31,20 +31,58 @@ const REGISTER_BUDGET: Duration = Duration::from_secs(20);
 #[derive(Debug, Arbitrary)]
 enum Step {
     /// Deliver up to `count` datagrams in flight.
-    Deliver { count: u8 },
+    Deliver {
+        count: u8,
+    },
     /// The next datagram is lost.
     Lose,
     /// The next datagram arrives twice.
     Duplicate,
     /// Flip bits of one byte of the next datagram.
-    Mutate { at: u16, xor: u8 },
+    Mutate {
+        at: u16,
+        xor: u8,
+    },
     /// A generated packet, re-signed now (`skew` seconds off) by generator identity
     /// `signer`, from address `from` to the peer or a client.
-    Inject { packet: PacketBuf, signer: u8, skew: i8, from: u8, to: u8 },
-    NetworkChanged { client: bool },
-    SendEvent { client: bool, len: u8 },
-    PeerEvent { client: bool, len: u8 },
-    Advance { millis: u16 },
+    Inject {
+        packet: PacketBuf,
+        signer: u8,
+        skew: i8,
+        from: u8,
+        to: u8,
+    },
+    NetworkChanged {
+        client: bool,
+    },
+    SendEvent {
+        client: bool,
+        len: u8,
+    },
+    PeerEvent {
+        client: bool,
+        len: u8,
+    },
+    Advance {
+        millis: u16,
+    },
+}
+
+/// A generator identity made once, lent to a machine.
+struct Lent(&'static Identity);
+
+impl Signer for Lent {
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.0.sign(message)
+    }
+
+    fn certificate(&self) -> &[u8] {
+        self.0.certificate()
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        self.0.fingerprint()
+    }
 }
 
 /// Generator identities 0 and 1 are the clients, 2 the peer.
@@ -87,12 +125,17 @@ impl Net {
                             panic!("regnode sends datagrams");
                         };
                         let packet = decode(bytes).expect("every datagram sent decodes");
-                        assert!(!packet.params.sender_is_peer() && packet.params.receiver_is_peer());
+                        assert!(
+                            !packet.params.sender_is_peer() && packet.params.receiver_is_peer()
+                        );
                         if let Some(Addr::Addr(to)) = transmit.to {
-                            self.wire.push_back((address(index as u8), to, bytes.to_vec()));
+                            self.wire
+                                .push_back((address(index as u8), to, bytes.to_vec()));
                         }
                     }
-                    Output::Event(ClientEvent::Registered { .. } | ClientEvent::PeerUnreachable { .. }) => {
+                    Output::Event(
+                        ClientEvent::Registered { .. } | ClientEvent::PeerUnreachable { .. },
+                    ) => {
                         self.registering[index] = None;
                     }
                     Output::Event(_) => {}
@@ -132,9 +175,15 @@ impl Net {
             self.peer.handle_timeout(now);
             self.drain();
         }
-        assert!(self.peer.poll_timeout().is_none_or(|at| at > now), "peer timer in the past");
+        assert!(
+            self.peer.poll_timeout().is_none_or(|at| at > now),
+            "peer timer in the past"
+        );
         for index in 0..2 {
-            while self.clients[index].poll_timeout().is_some_and(|at| at <= now) {
+            while self.clients[index]
+                .poll_timeout()
+                .is_some_and(|at| at <= now)
+            {
                 self.clients[index].handle_timeout(now);
                 self.drain();
             }
@@ -143,11 +192,25 @@ impl Net {
         }
     }
 
+    /// Moves the clock to `to` in quarter seconds, running the timers at each, as
+    /// a driver woken by `poll_timeout` would.
+    fn advance(&mut self, mut now: Instant, to: Instant) -> Instant {
+        while now < to {
+            now = (now + Duration::from_millis(250)).min(to);
+            self.run_timers(now);
+            self.check(now);
+        }
+        now
+    }
+
     fn check(&self, now: Instant) {
         assert!(self.peer.len() <= self.config.max_clients);
         assert!(self.peer.kept() <= self.config.max_queued);
         for since in self.registering.iter().flatten() {
-            assert!(now.duration_since(*since) <= REGISTER_BUDGET, "registration never ends");
+            assert!(
+                now.duration_since(*since) <= REGISTER_BUDGET,
+                "registration never ends"
+            );
         }
     }
 }
@@ -163,17 +226,27 @@ fuzz_target!(|steps: Vec<Step>| {
         expiry: Duration::from_secs(30),
         ..PeerConfig::default()
     };
-    let peer_identity = generator_identity(2).expect("generator identity");
-    let peer_verifier = peer_identity.certificate_info().verifier();
-    let peer = Peer::new(config, Box::new(peer_identity), Box::new(X509Ed25519), clock, seeded_rng(1));
+    let peer_verifier = ids[2].certificate_info().verifier();
+    let peer = Peer::new(
+        config,
+        Box::new(Lent(&ids[2])),
+        Box::new(X509Ed25519),
+        clock,
+        seeded_rng(1),
+    );
     let client = |index: u8| {
         let mut config = ClientConfig::new(address(2));
         config.register_wait = Duration::from_secs(1);
         config.max_register_wait = Duration::from_secs(4);
         config.keepalive = Some(Duration::from_secs(10));
         config.shift = (index == 1).then_some(3);
-        let identity = generator_identity(index).expect("generator identity");
-        Client::new(config, Box::new(identity), Box::new(peer_verifier), clock, seeded_rng(10 + u64::from(index)))
+        Client::new(
+            config,
+            Box::new(Lent(&ids[usize::from(index)])),
+            Box::new(peer_verifier),
+            clock,
+            seeded_rng(10 + u64::from(index)),
+        )
     };
     let mut net = Net {
         peer,
@@ -212,7 +285,13 @@ fuzz_target!(|steps: Vec<Step>| {
                     }
                 }
             }
-            Step::Inject { packet, signer, skew, from, to } => {
+            Step::Inject {
+                packet,
+                signer,
+                skew,
+                from,
+                to,
+            } => {
                 let signer = &ids[usize::from(*signer) % ids.len()];
                 let mut packet = packet.clone();
                 packet.timestamp = clock.unix_secs(now).saturating_add_signed(i64::from(*skew));
@@ -220,8 +299,11 @@ fuzz_target!(|steps: Vec<Step>| {
                 signed_message(packet.timestamp, &packet.as_packet().body, &mut message)
                     .expect("a generated body encodes");
                 packet.signature = signer.sign(&message);
-                let bytes = packet.encode(&mut seeded_rng(3)).expect("a generated packet encodes");
-                net.wire.push_front((address(*from), address(*to % 3), bytes));
+                let bytes = packet
+                    .encode(&mut seeded_rng(3))
+                    .expect("a generated packet encodes");
+                net.wire
+                    .push_front((address(*from), address(*to % 3), bytes));
                 net.deliver(now);
             }
             Step::NetworkChanged { client } => {
@@ -234,7 +316,9 @@ fuzz_target!(|steps: Vec<Step>| {
                 let to = ids[1 - index].fingerprint();
                 let payload = vec![0x42; usize::from(*len)];
                 let was_registered = net.clients[index].is_registered(address(2));
-                if net.clients[index].send_event(now, to, address(2), &payload).is_ok()
+                if net.clients[index]
+                    .send_event(now, to, address(2), &payload)
+                    .is_ok()
                     && !was_registered
                     && net.registering[index].is_none()
                 {
@@ -243,18 +327,19 @@ fuzz_target!(|steps: Vec<Step>| {
             }
             Step::PeerEvent { client, len } => {
                 let to = ids[usize::from(*client)].fingerprint();
-                let _ = net.peer.send_peer_event(now, &to, &vec![0x17; usize::from(*len)]);
+                let _ = net
+                    .peer
+                    .send_peer_event(now, &to, &vec![0x17; usize::from(*len)]);
             }
             Step::Advance { millis } => {
-                now += Duration::from_millis(u64::from(*millis % 8000));
-                net.run_timers(now);
+                let target = now + Duration::from_millis(u64::from(*millis % 8000));
+                now = net.advance(now, target);
             }
         }
         net.drain();
         net.check(now);
     }
-    now += REGISTER_BUDGET;
-    net.run_timers(now);
+    now = net.advance(now, now + REGISTER_BUDGET);
     net.check(now);
     assert_eq!(net.registering, [None, None], "registrations left open");
 });

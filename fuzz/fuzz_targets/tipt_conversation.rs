@@ -26,21 +26,54 @@ const REQUEST_TIMEOUT: Duration = Duration::from_millis(800);
 #[derive(Debug, Arbitrary)]
 enum Step {
     /// Deliver up to `count` items queued towards one side.
-    Deliver { to_node: bool, count: u8 },
+    Deliver {
+        to_node: bool,
+        count: u8,
+    },
     /// Flip bits of one byte of the next frame towards one side.
-    Mutate { to_node: bool, at: u16, xor: u8 },
+    Mutate {
+        to_node: bool,
+        at: u16,
+        xor: u8,
+    },
     /// A valid frame from nowhere, towards one side.
-    Inject { to_node: bool, frame: FrameBuf },
-    GetNodeKey { node: u8 },
-    Forward { wait: bool, len: u8 },
-    ClientRequest { reqt: NodeRequestType, body: Option<RawBuf> },
-    ClientEvent { reqt: u8 },
-    NodeRequest { reqt: u8, body: Option<RawBuf> },
-    NodeEvent { reqt: u8 },
+    Inject {
+        to_node: bool,
+        frame: FrameBuf,
+    },
+    GetNodeKey {
+        node: u8,
+    },
+    Forward {
+        wait: bool,
+        len: u8,
+    },
+    ClientRequest {
+        reqt: NodeRequestType,
+        body: Option<RawBuf>,
+    },
+    ClientEvent {
+        reqt: u8,
+    },
+    NodeRequest {
+        reqt: u8,
+        body: Option<RawBuf>,
+    },
+    NodeEvent {
+        reqt: u8,
+    },
     SignIn(bool),
-    NodeAnswers { index: u8, how: u8 },
-    ClientAnswers { index: u8, error: bool },
-    Advance { millis: u16 },
+    NodeAnswers {
+        index: u8,
+        how: u8,
+    },
+    ClientAnswers {
+        index: u8,
+        error: bool,
+    },
+    Advance {
+        millis: u16,
+    },
     ClientCloses,
     NodeCloses,
 }
@@ -56,6 +89,8 @@ enum Item {
 struct Side {
     /// Requests it sent: id → deadline.
     pending: HashMap<u8, Instant>,
+    /// The client's HANDSHAKE, a request of its own the application never sees.
+    handshake: Option<u8>,
     /// The peer's requests its application has to answer.
     to_answer: Vec<u8>,
     closed: bool,
@@ -68,7 +103,16 @@ impl Side {
     }
 
     fn resolved(&mut self, id: RequestId) {
-        assert!(self.pending.remove(&id.0).is_some(), "{id} resolved twice or never sent");
+        assert!(
+            self.pending.remove(&id.0).is_some(),
+            "{id} resolved twice or never sent"
+        );
+    }
+
+    fn handshake_over(&mut self) {
+        if let Some(id) = self.handshake.take() {
+            self.pending.remove(&id);
+        }
     }
 
     fn check(&self, now: Instant) {
@@ -120,8 +164,11 @@ struct Wire {
 
 impl Wire {
     fn drain(&mut self) {
-        drain(&mut self.node, &mut self.at_node, &mut self.to_client, |side, event| {
-            match event {
+        drain(
+            &mut self.node,
+            &mut self.at_node,
+            &mut self.to_client,
+            |side, event| match event {
                 NodeEvent::Request { id, .. }
                 | NodeEvent::FetchNodeKey { id, .. }
                 | NodeEvent::Forward { id, wait: true, .. } => side.to_answer.push(id),
@@ -130,24 +177,36 @@ impl Wire {
                 }
                 NodeEvent::Disconnected(_) => {
                     side.to_answer.clear();
-                    assert!(side.pending.is_empty(), "disconnected with requests pending");
+                    assert!(
+                        side.pending.is_empty(),
+                        "disconnected with requests pending"
+                    );
                 }
                 _ => {}
-            }
-        });
-        drain(&mut self.client, &mut self.at_client, &mut self.to_node, |side, event| {
-            match event {
+            },
+        );
+        drain(
+            &mut self.client,
+            &mut self.at_client,
+            &mut self.to_node,
+            |side, event| match event {
                 ClientEvent::Request { id, .. } => side.to_answer.push(id),
                 ClientEvent::Response { id, .. } | ClientEvent::RequestFailed { id, .. } => {
                     side.resolved(id)
                 }
+                ClientEvent::Handshake { .. } => side.handshake_over(),
                 ClientEvent::Disconnected(_) => {
+                    // A HANDSHAKE that timed out fails without an event.
+                    side.handshake_over();
                     side.to_answer.clear();
-                    assert!(side.pending.is_empty(), "disconnected with requests pending");
+                    assert!(
+                        side.pending.is_empty(),
+                        "disconnected with requests pending"
+                    );
                 }
                 _ => {}
-            }
-        });
+            },
+        );
     }
 
     /// Runs every timer that is due, on both sides.
@@ -160,8 +219,14 @@ impl Wire {
             self.client.handle_timeout(now);
             self.drain();
         }
-        assert!(self.node.poll_timeout().is_none_or(|at| at > now), "node timer in the past");
-        assert!(self.client.poll_timeout().is_none_or(|at| at > now), "client timer in the past");
+        assert!(
+            self.node.poll_timeout().is_none_or(|at| at > now),
+            "node timer in the past"
+        );
+        assert!(
+            self.client.poll_timeout().is_none_or(|at| at > now),
+            "client timer in the past"
+        );
     }
 }
 
@@ -200,6 +265,9 @@ fuzz_target!(|steps: Vec<Step>| {
     let mut now = Instant::now();
     let _ = wire.node.handle_input(now, Input::opened());
     let _ = wire.client.handle_input(now, Input::opened());
+    // The client's first request, id 0, is its HANDSHAKE.
+    wire.at_client.handshake = Some(0);
+    wire.at_client.pending.insert(0, now + HANDSHAKE_TIMEOUT);
     wire.drain();
     let body = RawBuf::nil();
     for step in steps.iter().take(200) {
@@ -215,7 +283,11 @@ fuzz_target!(|steps: Vec<Step>| {
                 }
             }
             Step::Mutate { to_node, at, xor } => {
-                let queue = if *to_node { &mut wire.to_node } else { &mut wire.to_client };
+                let queue = if *to_node {
+                    &mut wire.to_node
+                } else {
+                    &mut wire.to_client
+                };
                 if let Some(Item::Frame(bytes)) = queue.front_mut() {
                     if !bytes.is_empty() {
                         let at = usize::from(*at) % bytes.len();
@@ -303,6 +375,12 @@ fuzz_target!(|steps: Vec<Step>| {
     // Long after every timeout, nothing a side sent is still pending.
     now += REQUEST_TIMEOUT + HANDSHAKE_TIMEOUT;
     wire.run_timers(now);
-    assert!(wire.at_node.pending.is_empty(), "node requests never resolved");
-    assert!(wire.at_client.pending.is_empty(), "client requests never resolved");
+    assert!(
+        wire.at_node.pending.is_empty(),
+        "node requests never resolved"
+    );
+    assert!(
+        wire.at_client.pending.is_empty(),
+        "client requests never resolved"
+    );
 });
