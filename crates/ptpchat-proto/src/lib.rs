@@ -175,7 +175,7 @@
 //! # Fuzz and property-test your server
 //!
 //! The generators this crate's tests use are exported. With the `proptest`
-//! feature, [`strategy`] has a strategy for every message type and a neighbour's
+//! feature, `strategy` has a strategy for every message type and a neighbour's
 //! whole conversation; with `arbitrary`, every message type implements
 //! `arbitrary::Arbitrary`, so a cargo-fuzz target can take `|message: Message|`.
 //! Every generated message encodes and decodes back to itself.

@@ -232,11 +232,11 @@
 //! # Fuzz and property-test your server
 //!
 //! The generators this crate's tests use are exported. With the `proptest`
-//! feature, [`strategy`] makes any codec packet, signed packets and a client's
+//! feature, `strategy` makes any codec packet, signed packets and a client's
 //! whole registration sequence; with `arbitrary`, [`PacketBuf`] and its parts
 //! implement `arbitrary::Arbitrary`, so a cargo-fuzz target can take
 //! `|packet: PacketBuf|`. Generated packets are signed by one of
-//! [`GENERATOR_IDENTITIES`] deterministic identities ([`generator_identity`]:
+//! `GENERATOR_IDENTITIES` deterministic identities (`generator_identity`:
 //! a key drawn from `seeded_rng(index)`), so they verify, and a register carries its
 //! signer's certificate.
 //!

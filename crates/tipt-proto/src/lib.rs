@@ -131,7 +131,7 @@
 //! # Fuzz and property-test your server
 //!
 //! The generators this crate's tests use are exported. With the `proptest`
-//! feature, [`strategy`] makes every valid frame and whole client conversations;
+//! feature, `strategy` makes every valid frame and whole client conversations;
 //! with `arbitrary`, [`FrameBuf`] and its parts implement `arbitrary::Arbitrary`,
 //! so a cargo-fuzz target can take `|frame: FrameBuf|`. Both make only frames the
 //! spec allows: ASCII versions, domain names, lengths within the limits, typed
