@@ -20,6 +20,7 @@ pub const DEFAULT_TTL: u32 = 32;
 
 /// A ptpchat verb: the `msg_type` every message carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Verb {
     /// Presence and attributes; answered with HELLO, repeated periodically.
     Hello,
@@ -115,6 +116,7 @@ impl fmt::Display for Verb {
 /// The latest generation's head fields. Every field is optional: the early
 /// generation sends none of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Envelope {
     /// Hops this message may still take.
     pub ttl: Option<u32>,
@@ -137,6 +139,7 @@ impl Envelope {
 
 /// One message: the envelope and the verb with its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Message {
     /// The head fields.
     pub envelope: Envelope,
@@ -161,6 +164,7 @@ impl Message {
 
 /// A verb with its typed `msg_data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Body {
     /// HELLO.
     Hello(Hello),
@@ -216,6 +220,7 @@ impl Body {
 
 /// Whether a node represents a user or only relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum NodeType {
     /// `client`: a user's node.
     Client,
@@ -241,6 +246,7 @@ impl Serialize for NodeType {
 
 /// HELLO's data. The early generation sends none; both fields are then `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Hello {
     /// The software and its version, purely informational.
     pub version: Option<String>,
@@ -275,6 +281,7 @@ struct NodeTypeAttributes {
 
 /// ACK's and NACK's data: the message acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Ack {
     /// The id of the message (not)acknowledged.
     pub msg_id: MsgId,
@@ -282,6 +289,7 @@ pub struct Ack {
 
 /// A channel named by name and id: JOIN, LEAVE and GETKEY data.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ChannelRef {
     /// The channel's name.
     pub channel: String,
@@ -291,6 +299,7 @@ pub struct ChannelRef {
 
 /// CHANNEL's data: a channel and its members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Channel {
     /// The channel's name.
     pub channel: String,
@@ -305,6 +314,7 @@ pub struct Channel {
 
 /// CERTIFICATE's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Certificate {
     /// The node the certificate is for, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -316,6 +326,7 @@ pub struct Certificate {
 
 /// KEY's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Key {
     /// The channel's name.
     pub channel: String,
@@ -330,6 +341,7 @@ pub struct Key {
 
 /// MESSAGE's timestamp. The spec does not say its format, so both JSON forms are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Timestamp {
     /// A number (seconds or milliseconds since the Unix epoch, by the sender's choice).
     Number(u64),
@@ -348,6 +360,7 @@ impl Serialize for Timestamp {
 
 /// One attachment of a MESSAGE.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Attachment {
     /// The attachment's bytes, base64 on the wire.
     #[serde(rename = "attachment", serialize_with = "base64_bytes")]
@@ -359,6 +372,7 @@ pub struct Attachment {
 
 /// MESSAGE's data. Only `message` is required: the early generation sends little else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ChatMessage {
     /// The recipients, `[{"node_id": ..}]` on the wire.
     #[serde(serialize_with = "node_id_list")]
@@ -382,6 +396,7 @@ pub struct ChatMessage {
 
 /// One entry of a ROUTING list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct RouteEntry {
     /// A node the sender can reach.
     pub node_id: NodeId,
@@ -392,6 +407,7 @@ pub struct RouteEntry {
 
 /// ROUTING's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Routing {
     /// The sending node, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -481,6 +497,7 @@ impl Serialize for Endpoint {
 /// CONNECT's data. The early generation sends only `src` and `dst`; the latest adds
 /// the two node ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Connect {
     /// The initiator.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -228,6 +228,71 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Fuzz and property-test your server
+//!
+//! The generators this crate's tests use are exported. With the `proptest`
+//! feature, `strategy` makes any codec packet, signed packets and a client's
+//! whole registration sequence; with `arbitrary`, [`PacketBuf`] and its parts
+//! implement `arbitrary::Arbitrary`, so a cargo-fuzz target can take
+//! `|packet: PacketBuf|`. Generated packets are signed by one of
+//! `GENERATOR_IDENTITIES` deterministic identities (`generator_identity`:
+//! a key drawn from `seeded_rng(index)`), so they verify, and a register carries its
+//! signer's certificate.
+//!
+//! Here an application's peer is fed generated registration sequences, each
+//! packet at the time it was signed; the handler records who registered:
+//!
+//! ```
+//! # #[cfg(feature = "proptest")]
+//! # fn main() {
+//! use std::net::SocketAddr;
+//! use std::time::{Duration, Instant};
+//! use proptest::prelude::*;
+//! use proptest::test_runner::{Config, TestRunner};
+//! use proto_core::seeded_rng;
+//! use regnode_proto::{
+//!     GENERATOR_BASE_UNIX, Input, Machine, Output, Peer, PeerConfig, PeerEvent, Signer,
+//!     WallClock, X509Ed25519, generator_identity, strategy,
+//! };
+//!
+//! /// The application: remembers who registered.
+//! fn handle(registered: &mut Vec<SocketAddr>, event: PeerEvent) {
+//!     if let PeerEvent::Registered { addr, .. } = event {
+//!         registered.push(addr);
+//!     }
+//! }
+//!
+//! let client: SocketAddr = "10.0.0.2:5000".parse().expect("address");
+//! let fingerprint = generator_identity(1).expect("identity").fingerprint();
+//! let mut runner = TestRunner::new(Config::with_cases(8));
+//! let result = runner.run(&strategy::registration(1, 0), |packets| {
+//!     let t0 = Instant::now();
+//!     let clock = WallClock::new(t0, Duration::from_secs(GENERATOR_BASE_UNIX));
+//!     let identity = generator_identity(3).expect("identity");
+//!     let mut peer = Peer::new(
+//!         PeerConfig::default(), Box::new(identity), Box::new(X509Ed25519), clock, seeded_rng(0),
+//!     );
+//!     let mut registered = Vec::new();
+//!     for packet in &packets {
+//!         let now = t0 + Duration::from_secs(packet.timestamp - GENERATOR_BASE_UNIX);
+//!         let bytes = packet.encode(&mut seeded_rng(1)).expect("encodes");
+//!         let _ = peer.handle_input(now, Input::datagram(client, &bytes));
+//!         while let Some(output) = peer.poll_output() {
+//!             if let Output::Event(event) = output {
+//!                 handle(&mut registered, event);
+//!             }
+//!         }
+//!     }
+//!     prop_assert_eq!(registered, vec![client]);
+//!     prop_assert_eq!(peer.client(&fingerprint).map(|info| info.addr), Some(client));
+//!     Ok(())
+//! });
+//! assert!(result.is_ok(), "{result:?}");
+//! # }
+//! # #[cfg(not(feature = "proptest"))]
+//! # fn main() {}
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -238,10 +303,17 @@
 mod client;
 mod codec;
 mod error;
+#[cfg(feature = "arbitrary")]
+mod fuzzing;
 mod identity;
 mod packet;
+mod packet_buf;
 mod peer;
 mod replay;
+#[cfg(any(feature = "arbitrary", feature = "proptest"))]
+mod sample;
+#[cfg(feature = "proptest")]
+pub mod strategy;
 mod wire;
 
 pub use client::{Client, ClientConfig, ClientEvent};
@@ -255,8 +327,11 @@ pub use identity::{
     SIGNATURE_LEN, SignatureError, Signer, Verifier, X509Ed25519, fingerprint,
 };
 pub use packet::{Body, FINGERPRINT_LEN, Fingerprint, Packet, PacketType, Params};
+pub use packet_buf::{BodyBuf, PacketBuf};
 pub use peer::{ClientInfo, Peer, PeerConfig, PeerEvent};
 pub use replay::{ReplayConfig, ReplayError, ReplayGuard, ReplayKey, WallClock};
+#[cfg(any(feature = "arbitrary", feature = "proptest"))]
+pub use sample::{GENERATOR_BASE_UNIX, GENERATOR_IDENTITIES, generator_identity};
 
 #[doc(no_inline)]
 pub use proto_core::{Input, Machine, Output};

@@ -127,6 +127,67 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Fuzz and property-test your server
+//!
+//! The generators this crate's tests use are exported. With the `proptest`
+//! feature, `strategy` makes every valid frame and whole client conversations;
+//! with `arbitrary`, [`FrameBuf`] and its parts implement `arbitrary::Arbitrary`,
+//! so a cargo-fuzz target can take `|frame: FrameBuf|`. Both make only frames the
+//! spec allows: ASCII versions, domain names, lengths within the limits, typed
+//! bodies for HANDSHAKE, GET_NODE_KEY and FORWARD.
+//!
+//! Here an application's handler, behind a signed-in node, is fed generated
+//! conversations; every request must be answered, by the handler or by the
+//! node's refusal:
+//!
+//! ```
+//! # #[cfg(feature = "proptest")]
+//! # fn main() {
+//! use std::time::Instant;
+//! use proptest::prelude::*;
+//! use proptest::test_runner::{Config, TestRunner};
+//! use tipt_proto::{FrameKindBuf, Input, Machine, Node, NodeConfig, NodeEvent, Output, strategy};
+//!
+//! /// The application: answers whatever the node hands over.
+//! fn handle(node: &mut Node, event: NodeEvent) {
+//!     let _ = match event {
+//!         NodeEvent::Request { id, .. } => node.respond(id, None),
+//!         NodeEvent::FetchNodeKey { id, .. } => node.answer_node_key(id, b"key"),
+//!         NodeEvent::Forward { id, wait: true, .. } => node.answer_forward(id, b"done"),
+//!         _ => Ok(()),
+//!     };
+//! }
+//!
+//! let mut runner = TestRunner::new(Config::with_cases(16));
+//! let result = runner.run(&strategy::client_conversation(), |frames| {
+//!     let now = Instant::now();
+//!     let mut node = Node::new(NodeConfig::new()).expect("valid config");
+//!     node.handle_input(now, Input::opened()).expect("opens");
+//!     node.set_signed_in(true);
+//!     let mut sent = 0;
+//!     for frame in &frames {
+//!         let _ = node.handle_input(now, Input::binary(&frame.encode()));
+//!         while let Some(output) = node.poll_output() {
+//!             match output {
+//!                 Output::Event(event) => handle(&mut node, event),
+//!                 Output::Transmit(_) => sent += 1,
+//!                 _ => {}
+//!             }
+//!         }
+//!     }
+//!     let requests = frames
+//!         .iter()
+//!         .filter(|frame| matches!(frame.kind, FrameKindBuf::Request { .. }))
+//!         .count();
+//!     prop_assert_eq!(sent, requests);
+//!     Ok(())
+//! });
+//! assert!(result.is_ok(), "{result:?}");
+//! # }
+//! # #[cfg(not(feature = "proptest"))]
+//! # fn main() {}
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Input must never be able to crash a machine; tests may unwrap.
@@ -140,11 +201,18 @@ mod client;
 mod error;
 mod event;
 mod frame;
+mod frame_buf;
+#[cfg(feature = "arbitrary")]
+mod fuzzing;
 mod link;
 mod node;
 mod raw;
 mod read;
 mod request_type;
+#[cfg(any(feature = "arbitrary", feature = "proptest"))]
+mod sample;
+#[cfg(feature = "proptest")]
+pub mod strategy;
 mod version;
 mod write;
 
@@ -158,6 +226,7 @@ pub use event::{ClientEvent, Disconnect, NodeEvent, Reply, RequestFailure, Reque
 pub use frame::{
     Frame, FrameKind, MAX_FRAME_LEN, decode, decode_to_node, encode, encode_into, type_node_request,
 };
+pub use frame_buf::{BodyBuf, FrameBuf, FrameKindBuf};
 pub use node::{Node, NodeConfig};
 pub use raw::{RawBuf, RawValue};
 pub use request_type::{NodeRequestType, PacketType, SignIn};

@@ -66,6 +66,12 @@ impl RawBuf {
         Ok(RawBuf(bytes))
     }
 
+    /// Bytes this crate wrote as one well-formed value.
+    #[cfg(any(feature = "arbitrary", feature = "proptest"))]
+    pub(crate) fn written(bytes: Vec<u8>) -> Self {
+        RawBuf(bytes.into())
+    }
+
     /// `nil`.
     pub fn nil() -> Self {
         RawBuf(Bytes::from_static(&[0xc0]))
