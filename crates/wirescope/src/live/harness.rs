@@ -267,6 +267,8 @@ pub(crate) struct Raw<const WIRE: u8>;
 pub(crate) type RawTcp = Raw<0>;
 /// [`Raw`] over UDP.
 pub(crate) type RawUdp = Raw<1>;
+/// [`Raw`] over WebSocket.
+pub(crate) type RawWs = Raw<2>;
 
 struct RawObserver;
 
@@ -303,10 +305,10 @@ impl super::Observer for RawObserver {
 
 impl<const WIRE: u8> LiveProtocol for Raw<WIRE> {
     const NAME: &'static str = "raw";
-    const WIRE: super::Wire = if WIRE == 0 {
-        super::Wire::LengthPrefixedTcp
-    } else {
-        super::Wire::Udp
+    const WIRE: super::Wire = match WIRE {
+        0 => super::Wire::LengthPrefixedTcp,
+        1 => super::Wire::Udp,
+        _ => super::Wire::WebSocket,
     };
 
     fn observer(_: &PeerOptions, _: std::time::Instant) -> Box<dyn super::Observer> {
