@@ -997,7 +997,7 @@ impl Sim {
 /// no other node may stand in for the one meant.
 #[allow(clippy::panic)]
 fn foreign(index: usize) -> ! {
-    // ok: only a test author's own call can reach this (a `NodeId` from another `Sim`),
+    // Only a test author's own call can reach this (a `NodeId` from another `Sim`),
     // never a simulated frame; the method docs say so, as `Vec` indexing would.
-    panic!("NodeId({index}) was issued by another Sim")
+    panic!("NodeId({index}) was issued by another Sim") // ok: caller's misuse, not input
 }
